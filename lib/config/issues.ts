@@ -1,0 +1,168 @@
+/**
+ * Turns zod issues into messages a platform engineer can act on: the rule, the value given, and
+ * for an unknown key the closest known one.
+ */
+import { z } from 'zod';
+
+export interface DescribedIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  /** Point at the key (unknown keys) or at the value. */
+  readonly at: 'key' | 'value';
+}
+
+type Issue = z.core.$ZodIssue;
+
+export function describeIssue(schema: z.ZodType, issue: Issue, root: unknown): DescribedIssue[] {
+  const path = issue.path;
+  const value = valueAt(root, path);
+  const got = value === undefined ? '' : `, got ${show(value)}`;
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => {
+        const known = knownKeys(schema, path);
+        const suggestion = closest(key, known);
+        const hint = suggestion ? `; did you mean '${suggestion}'?` : known.length ? `; known keys: ${known.join(', ')}` : '';
+        return { path: [...path, key], message: `unknown key '${key}'${hint}`, at: 'key' as const };
+      });
+    case 'invalid_type':
+      if (value === undefined) return [{ path, message: 'is required', at: 'value' }];
+      return [{ path, message: `must be ${article(issue.expected)}${got}`, at: 'value' }];
+    case 'too_small':
+      return [{ path, message: `${bound('at least', issue.minimum, issue.origin, issue.inclusive)}${sizeGot(value)}`, at: 'value' }];
+    case 'too_big':
+      return [{ path, message: `${bound('at most', issue.maximum, issue.origin, issue.inclusive)}${sizeGot(value)}`, at: 'value' }];
+    case 'invalid_value':
+      return [{ path, message: `must be ${issue.values.length === 1 ? show(issue.values[0]) : `one of ${issue.values.map(show).join(', ')}`}${got}`, at: 'value' }];
+    case 'invalid_union': {
+      const discriminator = (issue as { discriminator?: string }).discriminator;
+      if (discriminator || issue.errors.length === 0) {
+        const options = discriminatorOptions(schema, path);
+        const key = discriminator ?? 'type';
+        const given = valueAt(root, [...path, key]);
+        return [{
+          path: [...path, key],
+          message: `must be one of ${options.map(show).join(', ')}${given === undefined ? '' : `, got ${show(given)}`}`,
+          at: 'value',
+        }];
+      }
+      return [{ path, message: `${issue.message}${got}`, at: 'value' }];
+    }
+    case 'invalid_key':
+      return issue.issues.map((inner) => ({ path, message: `key ${show(lastKeyOf(value, inner))} ${inner.message}`, at: 'value' as const }));
+    default:
+      return [{ path, message: `${issue.message}${got}`, at: 'value' }];
+  }
+}
+
+function lastKeyOf(value: unknown, inner: { input?: unknown }): unknown {
+  if (inner.input !== undefined) return inner.input;
+  return value && typeof value === 'object' ? Object.keys(value).join(', ') : value;
+}
+
+function bound(word: string, limit: number | bigint, origin: string, inclusive?: boolean): string {
+  const n = Number(limit);
+  switch (origin) {
+    case 'array':
+    case 'set':
+      return `must have ${word} ${n} item${n === 1 ? '' : 's'}`;
+    case 'string':
+      return `must be ${word} ${n} character${n === 1 ? '' : 's'}`;
+    default:
+      return inclusive === false ? `must be ${word === 'at least' ? 'greater' : 'less'} than ${n}` : `must be ${word} ${n}`;
+  }
+}
+
+function sizeGot(value: unknown): string {
+  if (Array.isArray(value)) return `, got ${value.length}`;
+  if (typeof value === 'string') return `, got ${show(value)} (${value.length})`;
+  return value === undefined ? '' : `, got ${show(value)}`;
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+export function show(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  const json = JSON.stringify(value);
+  return json && json.length > 60 ? `${json.slice(0, 57)}...` : String(json);
+}
+
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node: unknown = root;
+  for (const segment of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node;
+}
+
+/** The object schema reached by following `path` through wrappers, arrays and records. */
+function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+  let current: z.ZodType | undefined = unwrap(schema);
+  for (const segment of path) {
+    if (!current) return undefined;
+    if (current instanceof z.ZodObject) current = unwrap(current.shape[String(segment)] as z.ZodType | undefined);
+    else if (current instanceof z.ZodArray) current = unwrap(current.element as z.ZodType);
+    else if (current instanceof z.ZodRecord) current = unwrap(current.valueType as z.ZodType);
+    else return undefined;
+  }
+  return current;
+}
+
+function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
+  let current = schema;
+  for (;;) {
+    if (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodOptional || current instanceof z.ZodNullable) {
+      current = current.unwrap() as z.ZodType;
+    } else if (current instanceof z.ZodPipe) {
+      current = current.in as z.ZodType;
+    } else {
+      return current;
+    }
+  }
+}
+
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  const target = schemaAt(schema, path);
+  if (target instanceof z.ZodObject) return Object.keys(target.shape);
+  if (target instanceof z.ZodDiscriminatedUnion) {
+    return [...new Set(target.options.flatMap((option) => (option instanceof z.ZodObject ? Object.keys(option.shape) : [])))];
+  }
+  return [];
+}
+
+function discriminatorOptions(schema: z.ZodType, path: readonly PropertyKey[]): unknown[] {
+  const target = schemaAt(schema, path);
+  if (!(target instanceof z.ZodDiscriminatedUnion)) return [];
+  const key = target.def.discriminator;
+  return target.options.flatMap((option) => {
+    const literal = option instanceof z.ZodObject ? option.shape[key] : undefined;
+    return literal instanceof z.ZodLiteral ? [...literal.values] : [];
+  });
+}
+
+/** The known key within edit distance 2 (or a case-insensitive match), if there is one. */
+export function closest(key: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = name.toLowerCase() === key.toLowerCase() ? 0 : levenshtein(key, name);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}

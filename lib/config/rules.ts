@@ -1,0 +1,99 @@
+/**
+ * Rules the schema cannot express: relations inside one tenant and between tenants. Each rule is
+ * an isolation guarantee (two tenants must never share a bucket, a cache repo or a node pool).
+ */
+import * as path from 'node:path';
+import { ConfigProblem } from './errors';
+import type { TenantConfig } from './load';
+import { Platform } from './schema';
+import { problemAt, SourceFile } from './source';
+
+interface Entry {
+  readonly config: TenantConfig;
+  readonly source: SourceFile;
+}
+
+const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/** S3 bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return `must be 3 to 63 characters long, got ${name.length}`;
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return 'must be lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit';
+  if (/\.\.|\.-|-\./.test(name)) return 'must not contain two adjacent dots or a dot next to a hyphen';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'must not be formatted as an IP address';
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) return "must not start with 'xn--', 'sthree-' or 'amzn-s3-demo-'";
+  if (/(-s3alias|--ol-s3|--x-s3|--table-s3)$/.test(name)) return "must not end with '-s3alias', '--ol-s3', '--x-s3' or '--table-s3'";
+  return undefined;
+}
+
+export function checkTenants(platform: Platform, entries: readonly Entry[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const entry of entries) problems.push(...checkTenant(platform, entry));
+
+  const firstBy = new Map<string, Entry>();
+  const claim = (kind: string, key: string, entry: Entry, keyPath: PropertyKey[], message: (other: Entry) => string) => {
+    const id = `${kind}\0${key}`;
+    const other = firstBy.get(id);
+    if (other) problems.push(problemAt(entry.source, keyPath, message(other)));
+    else firstBy.set(id, entry);
+  };
+  for (const entry of entries) {
+    const t = entry.config;
+    claim('name', t.name, entry, ['name'], (o) => `tenant '${t.name}' is already defined in ${o.source.file}`);
+    claim('bucket', t.cache.s3.bucket, entry, ['cache', 's3', 'bucket'], (o) => `bucket '${t.cache.s3.bucket}' is already used by tenant '${o.config.name}' (${o.source.file}); every tenant needs its own bucket`);
+    claim('repo', t.kanikoCacheRepo, entry, ['cache', 'kaniko', 'repo'], (o) => `Kaniko cache repo '${t.kanikoCacheRepo}' is already used by tenant '${o.config.name}' (${o.source.file})`);
+    claim('labels', labelSetKey(t.nodes.labels), entry, ['nodes', 'labels'], (o) => `node labels are identical to tenant '${o.config.name}' (${o.source.file}); the two tenants would share nodes`);
+  }
+  // A tenant whose node labels are a strict subset of another's selects that tenant's nodes too.
+  for (const a of entries) {
+    for (const b of entries) {
+      if (a === b || labelSetKey(a.config.nodes.labels) === labelSetKey(b.config.nodes.labels)) continue;
+      if (isSubset(a.config.nodes.labels, b.config.nodes.labels)) {
+        problems.push(problemAt(a.source, ['nodes', 'labels'],
+          `node labels are a subset of tenant '${b.config.name}' (${b.source.file}); this tenant's pods could be scheduled on its nodes. Add a label that only this tenant's nodes carry, such as tenant: ${a.config.name}`));
+      }
+    }
+  }
+  return problems;
+}
+
+function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const at = (keyPath: PropertyKey[], message: string) => problems.push(problemAt(source, keyPath, message));
+
+  const fileName = path.basename(source.file).replace(/\.ya?ml$/, '');
+  if (fileName !== t.name) at(['name'], `must match the file name '${fileName}' (one file per tenant, named after it), got '${t.name}'`);
+  if (RESERVED_NAMESPACES.includes(t.name) || t.name === platform.monitoring.namespace || t.name === platform.kubernetes.dns.namespace) {
+    at(['name'], `'${t.name}' is a reserved namespace (${[...RESERVED_NAMESPACES, platform.monitoring.namespace].join(', ')}); choose another tenant name`);
+  }
+  if (t.nodes.taints.length === 0 && !t.nodes.allowUntainted) {
+    at(['nodes', 'taints'], `the tenant's nodes have no taint, so other workloads could be scheduled on them; add { key: tenant, value: ${t.name}, effect: NoSchedule } or set nodes.allowUntainted: true on purpose`);
+  }
+  const bucketProblem = bucketNameProblem(t.cache.s3.bucket);
+  if (bucketProblem) at(['cache', 's3', 'bucket'], `${bucketProblem}, got '${t.cache.s3.bucket}'`);
+  const { encryption } = t.cache.s3;
+  if (encryption.type === 'KMS' && !encryption.kmsKeyId) at(['cache', 's3', 'encryption'], 'kmsKeyId is required when type is KMS');
+  if (encryption.type === 'S3' && encryption.kmsKeyId) at(['cache', 's3', 'encryption', 'kmsKeyId'], 'is only used with type: KMS');
+
+  const seenRunner = new Map<string, number>();
+  const seenKey = new Map<string, number>();
+  t.runners.forEach((runner, i) => {
+    const before = seenRunner.get(runner.name);
+    if (before !== undefined) at(['runners', i, 'name'], `runner '${runner.name}' is already defined at runners[${before}]`);
+    else seenRunner.set(runner.name, i);
+    const key = runner.tokenSecretKey ?? runner.name;
+    const keyBefore = seenKey.get(key);
+    if (keyBefore !== undefined) at(['runners', i, 'tokenSecretKey'], `token key '${key}' is already used by runners[${keyBefore}]; each runner needs its own token`);
+    else seenKey.set(key, i);
+    if (runner.limit > t.concurrent) at(['runners', i, 'limit'], `must be at most the tenant's concurrent (${t.concurrent}), got ${runner.limit}`);
+  });
+  return problems;
+}
+
+function labelSetKey(labels: Record<string, string>): string {
+  return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
+}
+
+function isSubset(a: Record<string, string>, b: Record<string, string>): boolean {
+  return Object.entries(a).every(([k, v]) => b[k] === v);
+}

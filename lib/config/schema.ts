@@ -1,0 +1,306 @@
+/**
+ * The one source of truth for the configuration in `config/`.
+ *
+ * TypeScript types are inferred from these schemas, the loader validates with them, and
+ * `npm run schema` writes the editor JSON Schema in `config/schema/` from them. Keys are camelCase;
+ * every object is strict (unknown keys are errors); every key is required or has a default stated
+ * here. Defaults are the values an experienced platform engineer would pick for GitLab Runner 19.x
+ * on Kubernetes 1.28; the README's configuration reference lists them.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Primitive rules. Messages say the rule, so an error line is enough to fix the input.
+// ---------------------------------------------------------------------------------------------
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A DNS-1123 label: what Kubernetes requires of namespace names and many object names. */
+export const dnsLabel = (maxLength = 63) =>
+  z
+    .string()
+    .max(maxLength, { message: `must be at most ${maxLength} characters` })
+    .regex(DNS_LABEL, {
+      message: "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+    });
+
+// https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/
+const QUANTITY = /^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
+
+/** A Kubernetes resource quantity such as `500m`, `2` or `4Gi`. YAML numbers are accepted. */
+export const quantity = z
+  .union([z.string(), z.number()])
+  .transform((value) => String(value))
+  .pipe(z.string().regex(QUANTITY, { message: 'must be a Kubernetes quantity such as 500m, 2 or 4Gi' }));
+
+const CIDR_V4 = /^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}\/(3[0-2]|[12]?[0-9])$/;
+
+/** An IPv4 CIDR block, as NetworkPolicy `ipBlock.cidr` takes it. */
+export const cidr = z.string().regex(CIDR_V4, { message: 'must be an IPv4 CIDR such as 203.0.113.10/32' });
+
+export const port = z.number().int().min(1).max(65535);
+
+// https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const labelKey = z.string().refine(
+  (key) => {
+    const slash = key.lastIndexOf('/');
+    const name = slash === -1 ? key : key.slice(slash + 1);
+    const prefix = slash === -1 ? undefined : key.slice(0, slash);
+    return LABEL_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
+  },
+  { message: 'must be a Kubernetes label key: an optional DNS subdomain prefix and /, then at most 63 of [A-Za-z0-9-_.]' },
+);
+export const labelValue = z
+  .string()
+  .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, {
+    message: 'must be a Kubernetes label value: at most 63 of [A-Za-z0-9-_.], starting and ending alphanumeric',
+  });
+export const labels = z.record(labelKey, labelValue);
+
+// An image reference with a registry/repository and a tag or digest: unpinned images are errors,
+// because `dist/` must say exactly what runs.
+const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+export const pinnedImage = z
+  .string()
+  .regex(IMAGE_REF, { message: 'must be an image reference such as registry.example.com/group/image:1.2.3' })
+  .refine((ref) => /@sha256:/.test(ref) || /:[\w][\w.-]*$/.test(ref.split('/').pop() ?? ''), {
+    message: 'must be pinned to a tag or digest',
+  })
+  .refine((ref) => !/:latest$/.test(ref), { message: 'must not use the mutable tag latest' });
+
+/** Any image reference a job may name (tags optional, as in `.gitlab-ci.yml`). Wildcards allowed. */
+const imagePattern = z.string().min(1);
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)' });
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------
+
+interface ResourceDefaults {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
+
+const resourceList = (defaults: { cpu: string; memory: string }) =>
+  z
+    .strictObject({
+      cpu: quantity.default(defaults.cpu),
+      memory: quantity.default(defaults.memory),
+      ephemeralStorage: quantity.optional().describe('ephemeral-storage; unset means not constrained'),
+    })
+    .prefault({});
+
+/** Requests and limits of one container; each leaf has its own default so overrides can be partial. */
+export const containerResources = (defaults: ResourceDefaults) =>
+  z
+    .strictObject({
+      requests: resourceList(defaults.requests),
+      limits: resourceList(defaults.limits),
+    })
+    .prefault({});
+
+export const DEFAULT_BUILD_RESOURCES: ResourceDefaults = {
+  requests: { cpu: '500m', memory: '1Gi' },
+  limits: { cpu: '2', memory: '4Gi' },
+};
+export const DEFAULT_HELPER_RESOURCES: ResourceDefaults = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '500m', memory: '256Mi' },
+};
+export const DEFAULT_SERVICE_RESOURCES: ResourceDefaults = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '1', memory: '1Gi' },
+};
+export const DEFAULT_MANAGER_RESOURCES: ResourceDefaults = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '500m', memory: '512Mi' },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Tenant
+// ---------------------------------------------------------------------------------------------
+
+const PULL_POLICY = z.enum(['always', 'if-not-present', 'never']);
+
+export const RunnerSchema = z
+  .strictObject({
+    name: dnsLabel(40).describe('Runner name: the [[runners]] name, the cache path cache/<name> and the default token key'),
+    tokenSecretKey: z
+      .string()
+      .regex(/^[-._a-zA-Z0-9]+$/, { message: 'must be a Secret key: letters, digits, -, _ and .' })
+      .optional()
+      .describe('Key of the runner authentication token in the tenant token Secret (default: the runner name)'),
+    image: imagePattern.default('alpine:3.22').describe('Default job image when .gitlab-ci.yml names none'),
+    limit: z.number().int().min(0).max(1000).default(0).describe('Jobs this runner handles at once; 0 means only the tenant concurrent bounds it'),
+    pollTimeoutSeconds: z.number().int().min(30).max(3600).default(180).describe('poll_timeout: how long to wait for a job pod to start'),
+    pullPolicy: z.array(PULL_POLICY).min(1).default(['if-not-present']).describe('pull_policy; jobs may only choose among these (allowed_pull_policies)'),
+    allowedImages: z.array(imagePattern).default([]).describe('allowed_images; empty allows any image'),
+    allowedServices: z.array(imagePattern).default([]).describe('allowed_services; empty allows any service image'),
+    environment: z.record(envName, z.string()).default({}).describe('Extra environment for every job of this runner (no secrets: use CI/CD variables)'),
+    resources: z
+      .strictObject({
+        build: containerResources(DEFAULT_BUILD_RESOURCES),
+        helper: containerResources(DEFAULT_HELPER_RESOURCES),
+        service: containerResources(DEFAULT_SERVICE_RESOURCES),
+      })
+      .prefault({})
+      .describe('Job pod container resources: build, helper and each service container'),
+  });
+
+const taint = z.strictObject({
+  key: labelKey,
+  value: labelValue.optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+});
+
+const s3Auth = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('iamRole'),
+    roleArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/, { message: 'must be an IAM role ARN such as arn:aws:iam::111122223333:role/name' }),
+  }),
+  z.strictObject({ type: z.literal('podIdentity') }),
+  z.strictObject({
+    type: z.literal('staticKeys'),
+    secretName: dnsLabel(253),
+    accessKeyIdKey: z.string().default('AWS_ACCESS_KEY_ID'),
+    secretAccessKeyKey: z.string().default('AWS_SECRET_ACCESS_KEY'),
+  }),
+]);
+
+export const TenantSchema = z.strictObject({
+  name: dnsLabel(40).describe('Tenant name: the namespace name and the prefix of derived names'),
+  concurrent: z.number().int().min(1).max(500).describe('Jobs this tenant runs at once (config.toml concurrent)'),
+  nodes: z.strictObject({
+    labels: labels
+      .refine((value) => Object.keys(value).length > 0, { message: 'must name at least one label' })
+      .describe('Labels of the tenant nodes; job and manager pods get them as nodeSelector'),
+    taints: z.array(taint).default([]).describe('Taints of the tenant nodes; pods tolerate exactly these'),
+    allowUntainted: z.boolean().default(false).describe('Accept nodes without taints (other workloads could share them)'),
+  }),
+  tokenSecretName: dnsLabel(253).default('gitlab-runner-tokens').describe('Existing Secret in the tenant namespace holding one runner token per key'),
+  runners: z.array(RunnerSchema).min(1),
+  cache: z.strictObject({
+    s3: z.strictObject({
+      bucket: z.string().describe('Bucket for the runner distributed cache (cache/<runner>/ prefixes)'),
+      auth: s3Auth.describe('How the runner manager reaches S3: iamRole (IRSA), podIdentity or staticKeys from an existing Secret'),
+      encryption: z
+        .strictObject({
+          type: z.enum(['S3', 'KMS']).default('S3'),
+          kmsKeyId: z.string().optional(),
+        })
+        .prefault({}),
+      expireAfterDays: z.number().int().min(1).max(3650).default(14).describe('Lifecycle expiry of cache objects (bucket setup)'),
+    }),
+    kaniko: z
+      .strictObject({
+        repo: z.string().optional().describe('Registry repository Kaniko uses as --cache-repo (default <registry.host>/<tenant>/cache)'),
+      })
+      .prefault({}),
+  }),
+  egress: z
+    .strictObject({
+      extra: z
+        .array(
+          z.strictObject({
+            cidr,
+            ports: z.array(port).min(1).default([443]),
+            protocol: z.enum(['TCP', 'UDP']).default('TCP'),
+            description: z.string().optional(),
+          }),
+        )
+        .default([])
+        .describe('Extra destinations job pods may reach (artifact proxies, package mirrors)'),
+    })
+    .prefault({}),
+  quota: z
+    .strictObject({
+      servicesPerJob: z.number().int().min(0).max(10).default(1).describe('Service containers budgeted per job in the ResourceQuota'),
+      hard: z.record(z.string(), quantity).default({}).describe('ResourceQuota entries that replace the computed ones'),
+    })
+    .prefault({}),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Platform
+// ---------------------------------------------------------------------------------------------
+
+export const DEFAULT_RUNNER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v19.3.0';
+export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v19.3.0';
+export const DEFAULT_KANIKO_IMAGE = 'ghcr.io/osscontainertools/kaniko:v1.28.3-debug';
+
+const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an https:// URL' });
+const endpointUrl = z.string().regex(/^https?:\/\/[^\s/]+\/?$/, { message: 'must be an http(s):// URL without a path' });
+
+export const PlatformSchema = z.strictObject({
+  gitlab: z.strictObject({
+    url: httpsUrl.describe('GitLab instance URL the runners poll'),
+    egressCidrs: z.array(cidr).min(1).describe('Addresses of GitLab (HTTPS) for NetworkPolicy egress'),
+  }),
+  kubernetes: z.strictObject({
+    apiServerCidrs: z.array(cidr).min(1).describe('Addresses of the API server endpoints the runner manager calls'),
+    apiServerPorts: z.array(port).min(1).default([443, 6443]).describe('API server endpoint ports (NetworkPolicies see the endpoint port, not the Service port)'),
+    dns: z
+      .strictObject({
+        namespace: dnsLabel().default('kube-system'),
+        podLabels: labels.default({ 'k8s-app': 'kube-dns' }),
+      })
+      .prefault({}),
+  }),
+  runner: z
+    .strictObject({
+      image: pinnedImage.default(DEFAULT_RUNNER_IMAGE).describe('gitlab-runner image (>= 18.10 for ${VAR} tokens)'),
+      helperImage: pinnedImage.default(DEFAULT_HELPER_IMAGE).describe('gitlab-runner-helper image for job pods'),
+      checkInterval: z.number().int().min(1).max(60).default(3).describe('check_interval in seconds'),
+      shutdownTimeoutSeconds: z
+        .number()
+        .int()
+        .min(30)
+        .max(86400)
+        .default(3600)
+        .describe('Time running jobs get to finish when the manager stops (graceful SIGQUIT, then shutdown_timeout)'),
+      logLevel: z.enum(['debug', 'info', 'warn', 'error', 'fatal', 'panic']).default('info'),
+      logFormat: z.enum(['runner', 'text', 'json']).default('json'),
+      resources: containerResources(DEFAULT_MANAGER_RESOURCES).describe('Runner manager container resources'),
+    })
+    .prefault({}),
+  kaniko: z
+    .strictObject({
+      image: pinnedImage.default(DEFAULT_KANIKO_IMAGE).describe('Kaniko executor image (a maintained fork, -debug for a shell)'),
+    })
+    .prefault({}),
+  s3: z.strictObject({
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]+$/, { message: 'must be an AWS region such as eu-central-1' }),
+    endpoint: endpointUrl.optional().describe('S3-compatible endpoint (MinIO, Ceph); unset means AWS'),
+    pathStyle: z.boolean().default(false).describe('Path-style bucket addressing (usually true for MinIO/Ceph)'),
+    egressCidrs: z.array(cidr).min(1).describe('Addresses of the S3 (and STS) endpoints'),
+    egressPorts: z.array(port).min(1).default([443]),
+  }),
+  registry: z.strictObject({
+    host: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?$/, { message: 'must be a registry host such as registry.example.com' }),
+    egressCidrs: z.array(cidr).min(1).describe('Addresses of the registry'),
+    egressPorts: z.array(port).min(1).default([443]),
+  }),
+  monitoring: z
+    .strictObject({
+      namespace: dnsLabel().default('monitoring').describe('Namespace of Prometheus; the only source allowed to scrape runners'),
+      podMonitorLabels: labels.default({}).describe('Labels your Prometheus podMonitorSelector matches'),
+      scrapeInterval: z.string().regex(/^[0-9]+(ms|s|m|h)$/, { message: 'must be a duration such as 30s' }).default('30s'),
+    })
+    .prefault({}),
+  defaults: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe('Any tenant field; deep-merged under every tenant file (the tenant file wins, lists are replaced)'),
+});
+
+export type Platform = z.output<typeof PlatformSchema>;
+export type TenantInput = z.input<typeof TenantSchema>;
+export type Tenant = z.output<typeof TenantSchema>;
+export type RunnerSpec = z.output<typeof RunnerSchema>;
+export type ContainerResources = Tenant['runners'][number]['resources']['build'];
+export type S3Auth = Tenant['cache']['s3']['auth'];

@@ -1,0 +1,121 @@
+/**
+ * YAML files with source positions: parse once with the `yaml` document API and a LineCounter,
+ * then map any key path back to the nearest node that exists in the file.
+ */
+import * as fs from 'node:fs';
+import { Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument, Pair, YAMLMap } from 'yaml';
+import { ConfigProblem, formatKeyPath } from './errors';
+
+export interface SourceFile {
+  /** The path as it is printed in messages. */
+  readonly file: string;
+  readonly doc: Document.Parsed;
+  readonly lineCounter: LineCounter;
+  /** The parsed value (plain objects and arrays). */
+  readonly value: unknown;
+}
+
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+export function readSource(file: string, problems: ConfigProblem[]): SourceFile | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push({ file, line: 0, column: 0, keyPath: '', message: `cannot be read: ${(error as Error).message}` });
+    return undefined;
+  }
+  return parseSource(file, text, problems);
+}
+
+export function parseSource(file: string, text: string, problems: ConfigProblem[]): SourceFile | undefined {
+  const lineCounter = new LineCounter();
+  // uniqueKeys (the default) makes a duplicate key an error instead of a silent override.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) {
+      const pos = lineCounter.linePos(error.pos[0]);
+      problems.push({ file, line: pos.line, column: pos.col, keyPath: '', message: yamlErrorMessage(error.code, error.message) });
+    }
+    return undefined;
+  }
+  return { file, doc, lineCounter, value: doc.toJS() ?? {} };
+}
+
+function yamlErrorMessage(code: string, message: string): string {
+  const firstLine = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return `duplicate key: ${firstLine}`;
+    case 'TAB_AS_INDENT':
+      return 'YAML syntax error: tabs are not allowed for indentation, use spaces';
+    default:
+      return `YAML syntax error: ${firstLine}`;
+  }
+}
+
+/** Whether the file itself holds a node at this path (rather than a default filling it in). */
+export function hasPath(source: SourceFile, path: readonly PropertyKey[]): boolean {
+  return findNode(source, path).depth === path.length;
+}
+
+/**
+ * Position of the node at `path`, or of the deepest existing ancestor. With `at: 'key'` the
+ * position of the mapping key is returned (used for unknown keys).
+ */
+export function positionOf(source: SourceFile, path: readonly PropertyKey[], at: 'key' | 'value' = 'value'): Position {
+  const found = findNode(source, path);
+  const target = at === 'key' && found.pair && found.depth === path.length ? found.pair.key : found.node;
+  const offset = rangeStart(target) ?? rangeStart(source.doc.contents) ?? 0;
+  const pos = source.lineCounter.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+export function problemAt(
+  source: SourceFile,
+  path: readonly PropertyKey[],
+  message: string,
+  at: 'key' | 'value' = 'value',
+  printedPath: readonly PropertyKey[] = path,
+): ConfigProblem {
+  const pos = positionOf(source, path, at);
+  return { file: source.file, line: pos.line, column: pos.column, keyPath: formatKeyPath(printedPath), message };
+}
+
+function rangeStart(node: unknown): number | undefined {
+  if (node && typeof node === 'object' && 'range' in node) {
+    const range = (node as Node).range;
+    if (range) return range[0];
+  }
+  return undefined;
+}
+
+interface Found {
+  node: unknown;
+  pair?: Pair;
+  depth: number;
+}
+
+function findNode(source: SourceFile, path: readonly PropertyKey[]): Found {
+  let node: unknown = source.doc.contents;
+  let pair: Pair | undefined;
+  let depth = 0;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const match = (node as YAMLMap).items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!match) break;
+      pair = match as Pair;
+      node = match.value ?? match.key;
+    } else if (isSeq(node) && typeof segment === 'number' && segment < node.items.length) {
+      pair = undefined;
+      node = node.items[segment];
+    } else {
+      break;
+    }
+    depth++;
+  }
+  return { node, pair: depth === path.length ? pair : undefined, depth };
+}

@@ -1,0 +1,33 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import type { TenantConfig } from './config/load';
+import { Platform } from './config/schema';
+import { KanikoCache } from './kaniko-cache';
+import { tenantLabels } from './labels';
+import { TenantIsolation } from './tenant-isolation';
+import { TenantRunner } from './tenant-runner';
+
+export interface TenantChartProps {
+  readonly platform: Platform;
+  readonly tenant: TenantConfig;
+}
+
+/**
+ * Everything one tenant needs, in one chart: the only place that wires TenantIsolation,
+ * KanikoCache and TenantRunner together. Charts never depend on each other, so adding a tenant
+ * adds a folder and renames nothing.
+ */
+export class TenantChart extends Chart {
+  public readonly isolation: TenantIsolation;
+  public readonly cache: KanikoCache;
+  public readonly runner: TenantRunner;
+
+  constructor(scope: Construct, id: string, props: TenantChartProps) {
+    // Every object gets an explicit name (the construct ids are not part of any name).
+    super(scope, id, { labels: tenantLabels(props.tenant.name), disableResourceNameHashes: true });
+    const { platform, tenant } = props;
+    this.isolation = new TenantIsolation(this, 'Isolation', { platform, tenant });
+    this.cache = new KanikoCache(this, 'Cache', { platform, tenant });
+    this.runner = new TenantRunner(this, 'Runner', { platform, tenant, isolation: this.isolation, cache: this.cache });
+  }
+}

@@ -1,0 +1,48 @@
+import { parse as parseToml } from 'smol-toml';
+import { allTenants, find } from './support/synth';
+import { validateObject, validateRunnerToml } from './support/validate';
+
+describe.each(allTenants())('%s', (_label, { objects }) => {
+  test.each(objects.map((o) => [`${o.kind} ${o.metadata.name}`, o]))(
+    '%s validates against the Kubernetes 1.28 / CRD schema',
+    (_name, object) => {
+      expect(validateObject(object)).toEqual([]);
+    },
+  );
+
+  test('config.toml validates against the gitlab-runner 19.3 schema', () => {
+    const toml = (find(objects, 'ConfigMap', 'gitlab-runner-config') as { data: Record<string, string> }).data['config.toml'];
+    expect(validateRunnerToml(toml)).toEqual([]);
+  });
+});
+
+describe('the validators themselves', () => {
+  test('fails when a Kubernetes object has a field Kubernetes 1.28 does not know', () => {
+    const [, { objects }] = allTenants()[0];
+    const deployment = JSON.parse(JSON.stringify(find(objects, 'Deployment', 'gitlab-runner')));
+    deployment.spec.template.spec.containers[0].resizePolicyy = [];
+    expect(validateObject(deployment).join('\n')).toMatch(/resizePolicyy: unknown field in Kubernetes 1.28 V1Container/);
+  });
+
+  test('fails when a Kubernetes object misses a required field', () => {
+    const [, { objects }] = allTenants()[0];
+    const deployment = JSON.parse(JSON.stringify(find(objects, 'Deployment', 'gitlab-runner')));
+    delete deployment.spec.selector;
+    expect(validateObject(deployment).join('\n')).toMatch(/selector/);
+  });
+
+  test('fails when a PodMonitor breaks its CRD schema', () => {
+    const [, { objects }] = allTenants()[0];
+    const monitor = JSON.parse(JSON.stringify(find(objects, 'PodMonitor', 'gitlab-runner')));
+    monitor.spec.podMetricsEndpoints[0].relabelings[0].action = 'Rewrite';
+    expect(validateObject(monitor)).not.toEqual([]);
+  });
+
+  test('fails when config.toml has a misspelled key', () => {
+    const [, { objects }] = allTenants()[0];
+    const toml = (find(objects, 'ConfigMap', 'gitlab-runner-config') as { data: Record<string, string> }).data['config.toml'];
+    expect(parseToml(toml)).toBeTruthy();
+    expect(validateRunnerToml(toml.replace('node_selector_overwrite_allowed', 'node_selectors_overwrite_allowed')).join('\n')).toMatch(/additional/);
+    expect(validateRunnerToml(toml.replace('BucketName', 'bucket_name'))).not.toEqual([]);
+  });
+});

@@ -1,0 +1,52 @@
+import * as path from 'node:path';
+import { LoadedConfig, loadConfig, TenantConfig } from '../../lib/config/load';
+import { ManifestObject, synthesizeTenant } from '../../lib/synth';
+
+export const ROOT = path.join(__dirname, '..', '..');
+export const EXAMPLE_CONFIG = path.join(ROOT, 'config');
+export const VALID_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'valid');
+
+export interface SynthesizedTenant {
+  readonly config: LoadedConfig;
+  readonly tenant: TenantConfig;
+  readonly objects: ManifestObject[];
+}
+
+/** The shipped example plus every valid fixture configuration, by a readable name. */
+export const CONFIG_DIRS: Record<string, string> = {
+  example: EXAMPLE_CONFIG,
+  'fixture mixed': path.join(VALID_FIXTURES, 'mixed'),
+};
+
+const cache = new Map<string, SynthesizedTenant[]>();
+
+export function synthesizeDir(dir: string): SynthesizedTenant[] {
+  let result = cache.get(dir);
+  if (!result) {
+    const config = loadConfig(dir, { displayBase: ROOT });
+    result = config.tenants.map((tenant) => ({ config, tenant, objects: synthesizeTenant(config.platform, tenant) }));
+    cache.set(dir, result);
+  }
+  return result;
+}
+
+/** Every tenant of the example and of every valid fixture, as `[label, tenant]` rows for it.each. */
+export function allTenants(): [string, SynthesizedTenant][] {
+  return Object.entries(CONFIG_DIRS).flatMap(([label, dir]) =>
+    synthesizeDir(dir).map((t) => [`${label}/${t.tenant.name}`, t] as [string, SynthesizedTenant]),
+  );
+}
+
+export function find(objects: readonly ManifestObject[], kind: string, name: string): ManifestObject {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name}; have ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found;
+}
+
+export function ofKind(objects: readonly ManifestObject[], kind: string): ManifestObject[] {
+  return objects.filter((o) => o.kind === kind);
+}
+
+// Loose accessors for the nested specs of synthesized objects in assertions.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Any = any;
