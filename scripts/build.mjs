@@ -1,15 +1,18 @@
-// Bundles main.ts into build/synth.js with esbuild: transpile-only (type checking is `npm run
+// Bundles main.ts into build/synth.js (and the helper commands into build/) with esbuild: transpile-only (type checking is `npm run
 // typecheck`, part of `npm test`), so `npm run synth` starts in milliseconds and loads no
 // TypeScript compiler.
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['main.ts'],
-  outfile: 'build/synth.js',
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
   sourcemap: 'linked',
   logLevel: 'warning',
-});
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: ['main.ts'], outfile: 'build/synth.js' }),
+  build({ ...common, entryPoints: ['scripts/schema.ts'], outfile: 'build/schema.js' }),
+]);

@@ -35,23 +35,19 @@ export function describeIssue(schema: z.ZodType, issue: Issue, root: unknown): D
     case 'invalid_value':
       return [{ path, message: `must be ${issue.values.length === 1 ? show(issue.values[0]) : `one of ${issue.values.map(show).join(', ')}`}${got}`, at: 'value' }];
     case 'invalid_union': {
-      const discriminator = (issue as { discriminator?: string }).discriminator;
-      if (discriminator || issue.errors.length === 0) {
-        const options = discriminatorOptions(schema, path);
-        const key = discriminator ?? 'type';
-        const given = valueAt(root, [...path, key]);
-        return [{
-          path: [...path, key],
-          message: `must be one of ${options.map(show).join(', ')}${given === undefined ? '' : `, got ${show(given)}`}`,
-          at: 'value',
-        }];
+      // A discriminated union (e.g. cache.s3.auth.type) reports the discriminator's path and options.
+      const options = (issue as { options?: unknown[] }).options;
+      if (options) {
+        const given = value === undefined ? 'is required' : `got ${show(value)}`;
+        return [{ path, message: `must be one of ${options.map(show).join(', ')}; ${given}`, at: 'value' }];
       }
       return [{ path, message: `${issue.message}${got}`, at: 'value' }];
     }
     case 'invalid_key':
       return issue.issues.map((inner) => ({ path, message: `key ${show(lastKeyOf(value, inner))} ${inner.message}`, at: 'value' as const }));
     default:
-      return [{ path, message: `${issue.message}${got}`, at: 'value' }];
+      // Custom rules may already show the value (and a suggestion after it).
+      return [{ path, message: issue.message.includes(show(value)) ? issue.message : `${issue.message}${got}`, at: 'value' }];
   }
 }
 
@@ -131,16 +127,6 @@ function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
     return [...new Set(target.options.flatMap((option) => (option instanceof z.ZodObject ? Object.keys(option.shape) : [])))];
   }
   return [];
-}
-
-function discriminatorOptions(schema: z.ZodType, path: readonly PropertyKey[]): unknown[] {
-  const target = schemaAt(schema, path);
-  if (!(target instanceof z.ZodDiscriminatedUnion)) return [];
-  const key = target.def.discriminator;
-  return target.options.flatMap((option) => {
-    const literal = option instanceof z.ZodObject ? option.shape[key] : undefined;
-    return literal instanceof z.ZodLiteral ? [...literal.values] : [];
-  });
 }
 
 /** The known key within edit distance 2 (or a case-insensitive match), if there is one. */

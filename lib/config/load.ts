@@ -35,7 +35,8 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
   const problems: ConfigProblem[] = [];
   const display = (file: string) => path.relative(options.displayBase ?? process.cwd(), file) || file;
 
-  const platformSource = readSource(display(path.join(configDir, 'platform.yaml')), problems);
+  const platformFile = path.join(configDir, 'platform.yaml');
+  const platformSource = readSource(platformFile, display(platformFile), problems);
   const platform = platformSource ? validate(PlatformSchema, platformSource.value, [platformSource], problems) : undefined;
 
   const tenantDir = path.join(configDir, 'tenants');
@@ -46,7 +47,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
 
   const tenants: { config: TenantConfig; source: SourceFile }[] = [];
   for (const file of tenantFiles) {
-    const source = readSource(display(file), problems);
+    const source = readSource(file, display(file), problems);
     if (!source) continue;
     if (!isPlainObject(source.value)) {
       problems.push(problemAt(source, [], 'must be a mapping of tenant settings'));
@@ -70,7 +71,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
   }
 
   if (platform) problems.push(...checkTenants(platform, tenants));
-  if (problems.length > 0 || !platform) throw new ConfigError(problems);
+  if (problems.length > 0 || !platform) throw new ConfigError(dedupe(problems));
   return { platform, tenants: tenants.map((t) => t.config).sort((a, b) => a.name.localeCompare(b.name)) };
 }
 
@@ -87,10 +88,21 @@ function validate<S extends z.ZodType>(schema: S, value: unknown, locations: rea
       // The first file that holds the key is where the value came from; if none does (a missing
       // key), point at the parent mapping in the primary file.
       const where = locations.find((loc) => hasPath(loc, [...(loc.prefix ?? []), ...issuePath])) ?? locations[0];
-      problems.push(problemAt(where, [...(where.prefix ?? []), ...issuePath], message, at, issuePath));
+      problems.push(problemAt(where, [...(where.prefix ?? []), ...issuePath], message, at));
     }
   }
   return undefined;
+}
+
+/** A bad value in platform.yaml's `defaults` is reported once, not once per tenant. */
+function dedupe(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.file}:${p.line}:${p.column}:${p.keyPath}:${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function listYamlFiles(dir: string): string[] {

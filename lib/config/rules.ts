@@ -79,8 +79,11 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
   const seenKey = new Map<string, number>();
   t.runners.forEach((runner, i) => {
     const before = seenRunner.get(runner.name);
-    if (before !== undefined) at(['runners', i, 'name'], `runner '${runner.name}' is already defined at runners[${before}]`);
-    else seenRunner.set(runner.name, i);
+    if (before !== undefined) {
+      at(['runners', i, 'name'], `runner '${runner.name}' is already defined at runners[${before}]`);
+      return;
+    }
+    seenRunner.set(runner.name, i);
     const key = runner.tokenSecretKey ?? runner.name;
     const keyBefore = seenKey.get(key);
     if (keyBefore !== undefined) at(['runners', i, 'tokenSecretKey'], `token key '${key}' is already used by runners[${keyBefore}]; each runner needs its own token`);

@@ -35,8 +35,14 @@ export const quantity = z
 
 const CIDR_V4 = /^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}\/(3[0-2]|[12]?[0-9])$/;
 
+const IPV4 = /^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$/;
+
 /** An IPv4 CIDR block, as NetworkPolicy `ipBlock.cidr` takes it. */
-export const cidr = z.string().regex(CIDR_V4, { message: 'must be an IPv4 CIDR such as 203.0.113.10/32' });
+export const cidr = z.string().superRefine((value, ctx) => {
+  if (CIDR_V4.test(value)) return;
+  const hint = IPV4.test(value) ? `; did you mean '${value}/32'?` : ' (such as 203.0.113.10/32)';
+  ctx.addIssue({ code: 'custom', message: `must be an IPv4 CIDR, got '${value}'${hint}` });
+});
 
 export const port = z.number().int().min(1).max(65535);
 

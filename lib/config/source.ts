@@ -20,15 +20,17 @@ export interface Position {
   readonly column: number;
 }
 
-export function readSource(file: string, problems: ConfigProblem[]): SourceFile | undefined {
+/** Reads and parses `file`; messages name it as `displayName`. */
+export function readSource(file: string, displayName: string, problems: ConfigProblem[]): SourceFile | undefined {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    problems.push({ file, line: 0, column: 0, keyPath: '', message: `cannot be read: ${(error as Error).message}` });
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read: ${(error as Error).message}`;
+    problems.push({ file: displayName, line: 0, column: 0, keyPath: '', message: reason });
     return undefined;
   }
-  return parseSource(file, text, problems);
+  return parseSource(displayName, text, problems);
 }
 
 export function parseSource(file: string, text: string, problems: ConfigProblem[]): SourceFile | undefined {

@@ -37,13 +37,14 @@ export function allTenants(): [string, SynthesizedTenant][] {
   );
 }
 
-export function find(objects: readonly ManifestObject[], kind: string, name: string): ManifestObject {
+/** The object of this kind and name (typed loosely: tests read deep into specs). */
+export function find(objects: readonly ManifestObject[], kind: string, name: string): Any {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   if (!found) throw new Error(`no ${kind} ${name}; have ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
   return found;
 }
 
-export function ofKind(objects: readonly ManifestObject[], kind: string): ManifestObject[] {
+export function ofKind(objects: readonly ManifestObject[], kind: string): Any[] {
   return objects.filter((o) => o.kind === kind);
 }
 

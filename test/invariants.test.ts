@@ -1,0 +1,225 @@
+/**
+ * Properties that must hold for every object of every tenant of the example and of every valid
+ * fixture: isolation, RBAC scope, scheduling, selectors that match, no secret material.
+ */
+import { parse as parseToml } from 'smol-toml';
+import { RUNNER_ROLE_RULES } from '../lib/tenant-runner';
+import { METRICS_PORT } from '../lib/tenant-isolation';
+import { allTenants, Any, find, ofKind } from './support/synth';
+
+const CLUSTER_SCOPED = new Set(['Namespace']);
+
+function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+function runnerToml(objects: Any[]): Any {
+  return parseToml(find(objects, 'ConfigMap', 'gitlab-runner-config').data['config.toml']);
+}
+
+/** Tolerations in one canonical form, from either the pod spec or config.toml's table. */
+function canonicalTolerations(tolerations: { key: string; operator?: string; value?: string; effect?: string }[]): string[] {
+  return tolerations.map((t) => `${t.key}|${t.operator === 'Exists' ? 'Exists' : `=${t.value}`}|${t.effect ?? ''}`).sort();
+}
+function tomlTolerations(table: Record<string, string>): string[] {
+  return canonicalTolerations(
+    Object.entries(table).map(([key, effect]) => {
+      const [k, v] = key.split('=');
+      return v === undefined ? { key: k, operator: 'Exists', effect } : { key: k, operator: 'Equal', value: v, effect };
+    }),
+  );
+}
+
+const rows = allTenants();
+const everyTenantName = rows.map(([, t]) => t.tenant.name);
+
+describe.each(rows)('%s', (_label, { tenant, objects: raw, config }) => {
+  const objects = raw as Any[];
+  const ns = tenant.name;
+  const deployment = find(objects, 'Deployment', 'gitlab-runner');
+  const podSpec = deployment.spec.template.spec;
+  const podLabels = deployment.spec.template.metadata.labels;
+  const toml = runnerToml(objects);
+
+  test('every namespaced object sits in the tenant namespace, and only the Namespace is cluster-scoped', () => {
+    for (const o of objects) {
+      if (CLUSTER_SCOPED.has(o.kind)) expect(o.metadata.namespace).toBeUndefined();
+      else expect(`${o.kind}/${o.metadata.name}: ${o.metadata.namespace}`).toBe(`${o.kind}/${o.metadata.name}: ${ns}`);
+    }
+    expect(ofKind(objects, 'Namespace').map((o) => o.metadata.name)).toEqual([ns]);
+  });
+
+  test('no ClusterRole, ClusterRoleBinding or Secret is emitted, and nothing carries Secret data', () => {
+    expect(objects.filter((o) => ['ClusterRole', 'ClusterRoleBinding', 'Secret'].includes(o.kind))).toEqual([]);
+    for (const o of objects) {
+      expect('stringData' in o).toBe(false);
+      if (o.kind !== 'ConfigMap') expect('data' in o).toBe(false);
+    }
+    expect(JSON.stringify(objects)).not.toMatch(/glrt-|glpat-|AKIA[0-9A-Z]{16}|PRIVATE KEY/);
+  });
+
+  test('the Role grants exactly the executor minimum, namespaced, without wildcards', () => {
+    const roles = ofKind(objects, 'Role');
+    expect(roles).toHaveLength(1);
+    const rules = roles[0].rules as Any[];
+    const flat = rules.flatMap((r: Any) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${r.apiGroups.join(',')}:${res}:${v}`))).sort();
+    expect(flat).toEqual([
+      ':events:list', ':events:watch',
+      ':pods/attach:create', ':pods/attach:delete', ':pods/attach:get', ':pods/attach:patch',
+      ':pods/exec:create', ':pods/exec:delete', ':pods/exec:get', ':pods/exec:patch',
+      ':pods/log:get', ':pods/log:list',
+      ':pods:create', ':pods:delete', ':pods:get', ':pods:list', ':pods:watch',
+      ':secrets:create', ':secrets:delete', ':secrets:get', ':secrets:update',
+      ':serviceaccounts:get',
+      ':services:create', ':services:get',
+    ].sort());
+    expect(JSON.stringify(rules)).not.toContain('*');
+    expect(rules.every((r: Any) => r.resourceNames === undefined)).toBe(true);
+    expect(RUNNER_ROLE_RULES).toHaveLength(rules.length);
+  });
+
+  test('the RoleBinding binds only the manager ServiceAccount of this namespace to this Role', () => {
+    const binding = find(objects, 'RoleBinding', 'gitlab-runner');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gitlab-runner' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: podSpec.serviceAccountName, namespace: ns }]);
+  });
+
+  test('manager placement == config.toml job placement == the tenant nodes', () => {
+    expect(podSpec.nodeSelector).toEqual(tenant.nodes.labels);
+    for (const runner of toml.runners) expect(runner.kubernetes.node_selector).toEqual(tenant.nodes.labels);
+    const fromTenant = canonicalTolerations(tenant.nodes.taints.map((t) => (t.value === undefined ? { key: t.key, operator: 'Exists', effect: t.effect } : { ...t, operator: 'Equal' })));
+    expect(canonicalTolerations(podSpec.tolerations ?? [])).toEqual(fromTenant);
+    for (const runner of toml.runners) expect(tomlTolerations(runner.kubernetes.node_tolerations ?? {})).toEqual(fromTenant);
+  });
+
+  test('job pods cannot leave the namespace, node pool, service account or labels', () => {
+    for (const runner of toml.runners) {
+      const k = runner.kubernetes;
+      expect(k.namespace).toBe(ns);
+      for (const key of Object.keys(k).filter((key) => key.endsWith('_overwrite_allowed'))) {
+        expect(`${key}=${JSON.stringify(k[key])}`).toMatch(/=(""|false)$/);
+      }
+      expect(Object.keys(k).filter((key) => key.endsWith('_overwrite_max_allowed'))).toEqual([]);
+      expect(k.privileged).toBe(false);
+      expect(k.allow_privilege_escalation).toBe(false);
+      expect(k.automount_service_account_token).toBe(false);
+      expect(k.service_account).toBe('gitlab-runner-jobs');
+      expect(k.pod_labels).toEqual({ 'tenant-runners.io/tenant': ns, 'tenant-runners.io/role': 'job', 'tenant-runners.io/runner': runner.name });
+    }
+    const jobSa = find(objects, 'ServiceAccount', 'gitlab-runner-jobs');
+    expect(jobSa.automountServiceAccountToken).toBe(false);
+  });
+
+  test('the PodMonitor selects exactly the manager pod and a named container port', () => {
+    const monitor = find(objects, 'PodMonitor', 'gitlab-runner');
+    expect(matches(monitor.spec.selector.matchLabels, podLabels)).toBe(true);
+    expect(monitor.spec.namespaceSelector).toEqual({ matchNames: [ns] });
+    const ports = podSpec.containers.flatMap((c: Any) => c.ports ?? []);
+    for (const endpoint of monitor.spec.podMetricsEndpoints) {
+      expect(ports).toContainEqual(expect.objectContaining({ name: endpoint.port, containerPort: METRICS_PORT }));
+      expect(endpoint.relabelings).toContainEqual(expect.objectContaining({ targetLabel: 'tenant', replacement: ns }));
+    }
+    // The manager labels do not match job pods, so job pods are never scraped.
+    for (const runner of toml.runners) expect(matches(monitor.spec.selector.matchLabels, runner.kubernetes.pod_labels)).toBe(false);
+  });
+
+  test('the Deployment selector matches its pod template and nothing else of the tenant', () => {
+    expect(matches(deployment.spec.selector.matchLabels, podLabels)).toBe(true);
+    for (const runner of toml.runners) expect(matches(deployment.spec.selector.matchLabels, runner.kubernetes.pod_labels)).toBe(false);
+  });
+
+  describe('NetworkPolicies', () => {
+    const policies = ofKind(objects, 'NetworkPolicy');
+    const jobLabels = toml.runners.map((r: Any) => r.kubernetes.pod_labels);
+    const selects = (policy: Any, labels: Record<string, string>) => matches(policy.spec.podSelector.matchLabels ?? {}, labels);
+
+    test('a default deny covers every pod for ingress and egress', () => {
+      const deny = policies.find((p) => Object.keys(p.spec.podSelector).length === 0 && !p.spec.ingress && !p.spec.egress);
+      expect(deny?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    });
+
+    test('every policy selects the manager or job pods it is meant for', () => {
+      expect(selects(find(objects, 'NetworkPolicy', 'runner-manager-egress'), podLabels)).toBe(true);
+      for (const labels of jobLabels) {
+        expect(selects(find(objects, 'NetworkPolicy', 'runner-jobs-egress'), labels)).toBe(true);
+        expect(selects(find(objects, 'NetworkPolicy', 'runner-manager-egress'), labels)).toBe(false);
+      }
+      expect(selects(find(objects, 'NetworkPolicy', 'runner-jobs-egress'), podLabels)).toBe(false);
+    });
+
+    test('ingress exists only to the manager metrics port, only from the monitoring namespace', () => {
+      const ingress = policies.flatMap((p) => (p.spec.ingress ?? []).map((rule: Any) => ({ p, rule })));
+      expect(ingress).toHaveLength(1);
+      const [{ p, rule }] = ingress;
+      expect(selects(p, podLabels)).toBe(true);
+      expect(rule.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': config.platform.monitoring.namespace } } }]);
+      expect(rule.ports).toEqual([{ protocol: 'TCP', port: METRICS_PORT }]);
+    });
+
+    test('egress goes only to DNS pods and to the configured CIDRs, never to another namespace', () => {
+      const allowedCidrs = new Set([
+        ...config.platform.gitlab.egressCidrs, ...config.platform.kubernetes.apiServerCidrs, ...config.platform.s3.egressCidrs,
+        ...config.platform.registry.egressCidrs, ...tenant.egress.extra.map((e) => e.cidr),
+      ]);
+      for (const p of policies) {
+        for (const rule of p.spec.egress ?? []) {
+          expect(rule.ports?.length).toBeGreaterThan(0);
+          for (const peer of rule.to) {
+            if (peer.ipBlock) {
+              expect(allowedCidrs.has(peer.ipBlock.cidr)).toBe(true);
+              expect(peer.ipBlock.cidr).not.toBe('0.0.0.0/0');
+            } else {
+              // The only in-cluster destination: the cluster DNS pods.
+              expect(p.metadata.name).toBe('allow-dns');
+              expect(peer.namespaceSelector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': config.platform.kubernetes.dns.namespace });
+              expect(peer.podSelector.matchLabels).toEqual(config.platform.kubernetes.dns.podLabels);
+              expect(everyTenantName).not.toContain(config.platform.kubernetes.dns.namespace);
+            }
+          }
+        }
+      }
+    });
+  });
+
+  test('the manager pod passes Pod Security restricted', () => {
+    expect(podSpec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(podSpec.securityContext.runAsUser).toBeGreaterThan(0);
+    expect(podSpec.hostNetwork ?? false).toBe(false);
+    for (const c of [...podSpec.containers, ...(podSpec.initContainers ?? [])]) {
+      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+      expect(c.securityContext.capabilities.add).toBeUndefined();
+      expect(c.image).toMatch(/:[\w][\w.-]*$|@sha256:/);
+    }
+    for (const v of podSpec.volumes) expect(Object.keys(v).filter((k) => k !== 'name')).not.toContain('hostPath');
+  });
+
+  test('runner tokens come from Secret references and reach config.toml only as ${VAR}', () => {
+    const env = podSpec.containers[0].env as Any[];
+    for (const runner of toml.runners) {
+      const variable = /^\$\{(RUNNER_TOKEN_[A-Z0-9_]+)\}$/.exec(runner.token)?.[1];
+      expect(variable).toBeDefined();
+      const entry = env.find((e) => e.name === variable);
+      const spec = tenant.runners.find((r) => r.name === runner.name)!;
+      expect(entry).toEqual({ name: variable, valueFrom: { secretKeyRef: { name: tenant.tokenSecretName, key: spec.tokenSecretKey ?? spec.name } } });
+      expect(runner.feature_flags).toEqual({ FF_DISABLE_AUTOMATIC_TOKEN_ROTATION: true });
+    }
+    expect(env.every((e) => e.value === undefined)).toBe(true);
+  });
+
+  test('config changes roll the pod, and running jobs get the shutdown timeout to finish', () => {
+    const { createHash } = require('node:crypto');
+    const text = find(objects, 'ConfigMap', 'gitlab-runner-config').data['config.toml'];
+    expect(deployment.spec.template.metadata.annotations['checksum/config']).toBe(createHash('sha256').update(text).digest('hex'));
+    expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(toml.shutdown_timeout);
+    expect(podSpec.containers[0].lifecycle.preStop.exec.command.join(' ')).toContain('kill -QUIT 1');
+  });
+
+  test('probes use the local metrics endpoint, never GitLab', () => {
+    const c = podSpec.containers[0];
+    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+      expect(probe.httpGet).toEqual({ path: '/metrics', port: 'metrics' });
+      expect(probe.exec).toBeUndefined();
+    }
+    expect(toml.listen_address).toBe(`:${METRICS_PORT}`);
+  });
+});
