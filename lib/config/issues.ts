@@ -43,17 +43,15 @@ export function describeIssue(schema: z.ZodType, issue: Issue, root: unknown): D
       }
       return [{ path, message: `${issue.message}${got}`, at: 'value' }];
     }
-    case 'invalid_key':
-      return issue.issues.map((inner) => ({ path, message: `key ${show(lastKeyOf(value, inner))} ${inner.message}`, at: 'value' as const }));
+    case 'invalid_key': {
+      // The path ends with the offending key itself (a record key such as a label name).
+      const key = path[path.length - 1];
+      return issue.issues.map((inner) => ({ path, message: `key ${show(String(key))} ${inner.message}`, at: 'key' as const }));
+    }
     default:
       // Custom rules may already show the value (and a suggestion after it).
       return [{ path, message: issue.message.includes(show(value)) ? issue.message : `${issue.message}${got}`, at: 'value' }];
   }
-}
-
-function lastKeyOf(value: unknown, inner: { input?: unknown }): unknown {
-  if (inner.input !== undefined) return inner.input;
-  return value && typeof value === 'object' ? Object.keys(value).join(', ') : value;
 }
 
 function bound(word: string, limit: number | bigint, origin: string, inclusive?: boolean): string {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { checkTenants } from './rules';
+import { checkPlatform, checkTenants } from './rules';
 import { ConfigError, ConfigProblem } from './errors';
 import { Platform, PlatformSchema, Tenant, TenantSchema } from './schema';
 import { hasPath, problemAt, readSource, SourceFile } from './source';
@@ -70,7 +70,10 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
     });
   }
 
-  if (platform) problems.push(...checkTenants(platform, tenants));
+  if (platform && platformSource) {
+    for (const problem of checkPlatform(platform)) problems.push(problemAt(platformSource, problem.path, problem.message));
+    problems.push(...checkTenants(platform, tenants));
+  }
   if (problems.length > 0 || !platform) throw new ConfigError(dedupe(problems));
   return { platform, tenants: tenants.map((t) => t.config).sort((a, b) => a.name.localeCompare(b.name)) };
 }

@@ -39,7 +39,13 @@ export function checkTenants(platform: Platform, entries: readonly Entry[]): Con
   };
   for (const entry of entries) {
     const t = entry.config;
-    claim('name', t.name, entry, ['name'], (o) => `tenant '${t.name}' is already defined in ${o.source.file}`);
+    // A second definition of a tenant is one error; its derived names would only repeat it.
+    const owner = firstBy.get(`name\0${t.name}`);
+    if (owner) {
+      problems.push(problemAt(entry.source, ['name'], `tenant '${t.name}' is already defined in ${owner.source.file}`));
+      continue;
+    }
+    firstBy.set(`name\0${t.name}`, entry);
     claim('bucket', t.cache.s3.bucket, entry, ['cache', 's3', 'bucket'], (o) => `bucket '${t.cache.s3.bucket}' is already used by tenant '${o.config.name}' (${o.source.file}); every tenant needs its own bucket`);
     claim('repo', t.kanikoCacheRepo, entry, ['cache', 'kaniko', 'repo'], (o) => `Kaniko cache repo '${t.kanikoCacheRepo}' is already used by tenant '${o.config.name}' (${o.source.file})`);
     claim('labels', labelSetKey(t.nodes.labels), entry, ['nodes', 'labels'], (o) => `node labels are identical to tenant '${o.config.name}' (${o.source.file}); the two tenants would share nodes`);
@@ -75,6 +81,13 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
   if (encryption.type === 'KMS' && !encryption.kmsKeyId) at(['cache', 's3', 'encryption'], 'kmsKeyId is required when type is KMS');
   if (encryption.type === 'S3' && encryption.kmsKeyId) at(['cache', 's3', 'encryption', 'kmsKeyId'], 'is only used with type: KMS');
 
+  // An ipBlock that covers pod or Service addresses would let this tenant's pods reach other
+  // tenants' pods, whatever their NetworkPolicies say about namespaces.
+  t.egress.extra.forEach((extra, i) => {
+    const hit = platform.kubernetes.clusterCidrs.find((cluster) => cidrsOverlap(cluster, extra.cidr));
+    if (hit) at(['egress', 'extra', i, 'cidr'], `${extra.cidr} overlaps the cluster network ${hit} (kubernetes.clusterCidrs in platform.yaml); job pods could reach other tenants' pods. Name the external destination's own addresses`);
+  });
+
   const seenRunner = new Map<string, number>();
   const seenKey = new Map<string, number>();
   t.runners.forEach((runner, i) => {
@@ -99,4 +112,35 @@ function labelSetKey(labels: Record<string, string>): string {
 
 function isSubset(a: Record<string, string>, b: Record<string, string>): boolean {
   return Object.entries(a).every(([k, v]) => b[k] === v);
+}
+
+/** Platform-level egress destinations must not open the cluster network either. */
+export function checkPlatform(platform: Platform): { path: PropertyKey[]; message: string }[] {
+  const problems: { path: PropertyKey[]; message: string }[] = [];
+  const lists: [PropertyKey[], readonly string[]][] = [
+    [['gitlab', 'egressCidrs'], platform.gitlab.egressCidrs],
+    [['s3', 'egressCidrs'], platform.s3.egressCidrs],
+    [['registry', 'egressCidrs'], platform.registry.egressCidrs],
+  ];
+  for (const [path, cidrs] of lists) {
+    cidrs.forEach((cidr, i) => {
+      const hit = platform.kubernetes.clusterCidrs.find((cluster) => cidrsOverlap(cluster, cidr));
+      if (hit) problems.push({ path: [...path, i], message: `${cidr} overlaps the cluster network ${hit} (kubernetes.clusterCidrs); every tenant's pods could reach other tenants' pods through it` });
+    });
+  }
+  return problems;
+}
+
+function cidrRange(cidr: string): [number, number] {
+  const [ip, bits] = cidr.split('/');
+  const base = ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(bits));
+  const start = base - (base % size);
+  return [start, start + size - 1];
+}
+
+export function cidrsOverlap(a: string, b: string): boolean {
+  const [aStart, aEnd] = cidrRange(a);
+  const [bStart, bEnd] = cidrRange(b);
+  return aStart <= bEnd && bStart <= aEnd;
 }

@@ -250,6 +250,10 @@ export const PlatformSchema = z.strictObject({
   kubernetes: z.strictObject({
     apiServerCidrs: z.array(cidr).min(1).describe('Addresses of the API server endpoints the runner manager calls'),
     apiServerPorts: z.array(port).min(1).default([443, 6443]).describe('API server endpoint ports (NetworkPolicies see the endpoint port, not the Service port)'),
+    clusterCidrs: z
+      .array(cidr)
+      .default([])
+      .describe('Pod and Service networks of the cluster; no egress rule may overlap them (it would open other tenants\' pods)'),
     dns: z
       .strictObject({
         namespace: dnsLabel().default('kube-system'),
