@@ -9,8 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { stringify } from 'yaml';
-import type { LoadedConfig, TenantConfig } from './config/load';
+import type { ClusterConfig, LoadedConfig, TenantConfig } from './config/load';
 import { Platform } from './config/schema';
+import { GITOPS_DIR, DeliveredTenant, GitOpsChart } from './gitops';
+import { ClusterSummary, renderSummary } from './summary';
 import { TenantChart } from './tenant-chart';
 
 export interface ManifestObject {
@@ -24,6 +26,11 @@ export interface ManifestObject {
 export interface OutputFile {
   readonly path: string;
   readonly content: string;
+  /**
+   * The tenant folder the file belongs to (`tenant-1`, or `prod/tenant-1` with several clusters),
+   * for the added/changed/removed report and the removal guard; unset for other files.
+   */
+  readonly unit?: string;
 }
 
 /** The API objects of one tenant, in cdk8s's dependency order. */
@@ -37,21 +44,66 @@ export function synthesizeTenant(platform: Platform, tenant: TenantConfig): Mani
   }
 }
 
-/** Every file of `dist/`: `<tenant>/<kind>-<name>.yaml`, one object per file, sorted by path. */
+/** Every file of `dist/` for a single-cluster configuration. */
 export function synthesize(config: LoadedConfig): OutputFile[] {
+  return synthesizeClusters([config]);
+}
+
+/**
+ * Every file of `dist/`: per cluster (a folder of its own when there are several), one folder per
+ * tenant with one object per file (`<kind>-<name>.yaml`), the delivery objects in `_gitops/`, and
+ * a `README.md` summary. Sorted by path.
+ */
+export function synthesizeClusters(clusters: readonly ClusterConfig[]): OutputFile[] {
   const files: OutputFile[] = [];
-  for (const tenant of config.tenants) {
-    for (const object of synthesizeTenant(config.platform, tenant)) {
-      assertNoSecretMaterial(object, tenant.name);
-      files.push({ path: `${tenant.name}/${objectFileName(object)}`, content: toYaml(object) });
+  const summaries: ClusterSummary[] = [];
+  for (const config of clusters) {
+    const prefix = config.cluster ? `${config.cluster}/` : '';
+    const delivered: DeliveredTenant[] = [];
+    const tenantObjects: Record<string, ManifestObject[]> = {};
+    for (const tenant of config.tenants) {
+      const objects = synthesizeTenant(config.platform, tenant);
+      tenantObjects[tenant.name] = objects;
+      const unit = `${prefix}${tenant.name}`;
+      for (const object of objects) {
+        assertNoSecretMaterial(object, tenant.name);
+        files.push({ path: `${unit}/${objectFileName(object)}`, content: toYaml(object), unit });
+      }
+      delivered.push(deliveredTenant(config.platform, tenant.name, unit, objects));
     }
+    const app = new App({ outdir: '/nonexistent' });
+    const gitops = new GitOpsChart(app, 'gitops', { platform: config.platform, cluster: config.cluster, tenants: delivered });
+    for (const object of gitops.toJson() as ManifestObject[]) {
+      files.push({ path: `${prefix}${GITOPS_DIR}/${objectFileName(object)}`, content: toYaml(object) });
+    }
+    summaries.push({ cluster: config.cluster, platform: config.platform, tenants: config.tenants, objects: tenantObjects });
   }
+  files.push({ path: 'README.md', content: renderSummary(summaries) });
+
   const seen = new Set<string>();
   for (const file of files) {
     if (seen.has(file.path)) throw new Error(`two objects would be written to ${file.path}; object names must be unique per kind`);
     seen.add(file.path);
   }
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function deliveredTenant(platform: Platform, name: string, unit: string, objects: readonly ManifestObject[]): DeliveredTenant {
+  const workload = objects.find((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
+  if (!workload) throw new Error(`tenant folder ${unit} has no runner workload`);
+  const kinds = new Map<string, { group: string; kind: string }>();
+  for (const o of objects) {
+    if (o.kind === 'Namespace') continue;
+    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+    kinds.set(`${group}/${o.kind}`, { group, kind: o.kind });
+  }
+  return {
+    name,
+    repoPath: `${platform.gitops.distPath}/${unit}`,
+    namespaces: objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name),
+    namespacedKinds: [...kinds.values()],
+    workload: { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.metadata.name, namespace: workload.metadata.namespace! },
+  };
 }
 
 export function objectFileName(object: ManifestObject): string {
@@ -102,8 +154,7 @@ export class RemovalRefusedError extends Error {
  */
 export function writeOutput(outDir: string, files: readonly OutputFile[], options: WriteOptions = {}): WriteResult {
   const previous = readTree(outDir);
-  const next = new Map(files.map((f) => [f.path, f.content]));
-  const result = compareTenants(previous, next);
+  const result = compareTenants(previous, files);
   if (result.removed.length > 0 && !options.allowRemoval) throw new RemovalRefusedError(result.removed);
 
   const parent = path.dirname(path.resolve(outDir));
@@ -126,7 +177,7 @@ export function writeOutput(outDir: string, files: readonly OutputFile[], option
   return result;
 }
 
-function readTree(dir: string): Map<string, string> {
+export function readTree(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   if (!fs.existsSync(dir)) return out;
   const walk = (rel: string) => {
@@ -140,19 +191,38 @@ function readTree(dir: string): Map<string, string> {
   return out;
 }
 
-/** Tenants (top-level folders) added, changed, removed and unchanged between two trees. */
-function compareTenants(previous: Map<string, string>, next: Map<string, string>): WriteResult {
-  const group = (tree: Map<string, string>) => {
+/**
+ * Tenant folders of an existing tree: the folders that hold a Namespace object (the layout is
+ * `<tenant>/` or `<cluster>/<tenant>/`).
+ */
+export function tenantUnits(tree: Map<string, string>): Set<string> {
+  const units = new Set<string>();
+  for (const file of tree.keys()) {
+    const match = /^(.+)\/namespace-[^/]+\.yaml$/.exec(file);
+    if (match) units.add(match[1]);
+  }
+  return units;
+}
+
+function unitOf(file: string, units: Set<string>): string | undefined {
+  const folder = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '';
+  return units.has(folder) ? folder : undefined;
+}
+
+/** Tenants added, changed, removed and unchanged between two trees. */
+function compareTenants(previous: Map<string, string>, next: readonly OutputFile[]): WriteResult {
+  const oldUnits = tenantUnits(previous);
+  const group = (entries: Iterable<[string, string, string | undefined]>) => {
     const byTenant = new Map<string, Map<string, string>>();
-    for (const [file, content] of tree) {
-      const tenant = file.split('/')[0];
-      if (!byTenant.has(tenant)) byTenant.set(tenant, new Map());
-      byTenant.get(tenant)!.set(file, content);
+    for (const [file, content, unit] of entries) {
+      if (!unit) continue;
+      if (!byTenant.has(unit)) byTenant.set(unit, new Map());
+      byTenant.get(unit)!.set(file, content);
     }
     return byTenant;
   };
-  const before = group(previous);
-  const after = group(next);
+  const before = group([...previous].map(([f, c]) => [f, c, unitOf(f, oldUnits)] as [string, string, string | undefined]));
+  const after = group(next.map((f) => [f.path, f.content, f.unit] as [string, string, string | undefined]));
   const result: WriteResult = { added: [], changed: [], removed: [], unchanged: [] };
   for (const [tenant, files] of after) {
     const old = before.get(tenant);

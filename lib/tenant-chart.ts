@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { TenantConfig } from './config/load';
 import { Platform } from './config/schema';
+import { annotateForDelivery } from './gitops';
 import { KanikoCache } from './kaniko-cache';
 import { tenantLabels } from './labels';
 import { TenantIsolation } from './tenant-isolation';
@@ -29,5 +30,6 @@ export class TenantChart extends Chart {
     this.isolation = new TenantIsolation(this, 'Isolation', { platform, tenant });
     this.cache = new KanikoCache(this, 'Cache', { platform, tenant });
     this.runner = new TenantRunner(this, 'Runner', { platform, tenant, isolation: this.isolation, cache: this.cache });
+    annotateForDelivery(this, platform.gitops.tool);
   }
 }

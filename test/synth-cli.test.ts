@@ -48,7 +48,7 @@ test('the same configuration gives byte-identical dist/, and says so', () => {
   const before = treeHash(ws.dist);
   const second = synth(ws.dir);
   expect(second.status).toBe(0);
-  expect(second.stdout).toContain('no changes');
+  expect(second.stdout).toContain('no tenant changes');
   expect(treeHash(ws.dist)).toBe(before);
 });
 
@@ -87,7 +87,8 @@ test('fails to remove a tenant without --allow-removal; removes exactly its fold
   const accepted = synth(ws.dir, '--allow-removal');
   expect(accepted.status).toBe(0);
   expect(accepted.stdout).toContain('removed: tenant-2');
-  expect(fs.readdirSync(ws.dist)).toEqual(['tenant-1']);
+  expect(fs.readdirSync(ws.dist).sort()).toEqual(['README.md', '_gitops', 'tenant-1']);
+  expect(fs.readdirSync(path.join(ws.dist, '_gitops')).filter((f) => f.includes('tenant-2'))).toEqual([]);
 });
 
 test('a changed tenant is reported as changed, the other as unchanged', () => {

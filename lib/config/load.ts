@@ -26,6 +26,11 @@ export interface LoadedConfig {
   readonly tenants: readonly TenantConfig[];
 }
 
+/** One cluster's configuration; `cluster` is unset for the single-cluster layout. */
+export interface ClusterConfig extends LoadedConfig {
+  readonly cluster?: string;
+}
+
 export interface LoadOptions {
   /** How file names are printed; default: relative to the working directory. */
   readonly displayBase?: string;
@@ -76,6 +81,41 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
   }
   if (problems.length > 0 || !platform) throw new ConfigError(dedupe(problems));
   return { platform, tenants: tenants.map((t) => t.config).sort((a, b) => a.name.localeCompare(b.name)) };
+}
+
+/**
+ * The clusters of a configuration folder: `config/platform.yaml` + `config/tenants/` is one
+ * cluster (written to `dist/<tenant>/`); `config/clusters/<cluster>/{platform.yaml,tenants/}` is
+ * one cluster each (written to `dist/<cluster>/<tenant>/`). Cross-tenant rules apply per cluster,
+ * so a tenant name may repeat across clusters. Problems of all clusters are reported together.
+ */
+export function loadClusters(configDir: string, options: LoadOptions = {}): ClusterConfig[] {
+  const clustersDir = path.join(configDir, 'clusters');
+  if (!fs.existsSync(clustersDir)) return [loadConfig(configDir, options)];
+  const display = (file: string) => path.relative(options.displayBase ?? process.cwd(), file) || file;
+  const problems: ConfigProblem[] = [];
+  for (const stray of ['platform.yaml', 'tenants']) {
+    if (fs.existsSync(path.join(configDir, stray))) {
+      problems.push({ file: display(path.join(configDir, stray)), line: 0, column: 0, keyPath: '', message: `cannot be used together with ${display(clustersDir)}/: move it into a cluster folder` });
+    }
+  }
+  const clusters: ClusterConfig[] = [];
+  const names = fs.readdirSync(clustersDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  if (names.length === 0) problems.push({ file: display(clustersDir), line: 0, column: 0, keyPath: '', message: 'holds no cluster folders' });
+  for (const name of names) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.startsWith('_')) {
+      problems.push({ file: display(path.join(clustersDir, name)), line: 0, column: 0, keyPath: '', message: 'cluster folder names must be DNS-1123 labels' });
+      continue;
+    }
+    try {
+      clusters.push({ ...loadConfig(path.join(clustersDir, name), options), cluster: name });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return clusters;
 }
 
 interface Location extends SourceFile {

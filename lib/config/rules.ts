@@ -122,6 +122,9 @@ export function checkPlatform(platform: Platform): { path: PropertyKey[]; messag
     [['s3', 'egressCidrs'], platform.s3.egressCidrs],
     [['registry', 'egressCidrs'], platform.registry.egressCidrs],
   ];
+  if (platform.gitops.tool !== 'none' && !platform.gitops.repoUrl) {
+    problems.push({ path: ['gitops'], message: `repoUrl is required when tool is ${platform.gitops.tool}: the Git URL of this repository as ${platform.gitops.tool === 'argocd' ? 'Argo CD' : 'Flux'} reaches it` });
+  }
   for (const [path, cidrs] of lists) {
     cidrs.forEach((cidr, i) => {
       const hit = platform.kubernetes.clusterCidrs.find((cluster) => cidrsOverlap(cluster, cidr));

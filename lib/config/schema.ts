@@ -302,6 +302,29 @@ export const PlatformSchema = z.strictObject({
       scrapeInterval: z.string().regex(/^[0-9]+(ms|s|m|h)$/, { message: 'must be a duration such as 30s' }).default('30s'),
     })
     .prefault({}),
+  gitops: z
+    .strictObject({
+      tool: z.enum(['argocd', 'flux', 'none']).default('none').describe('Which GitOps objects to write to dist/_gitops/'),
+      repoUrl: z.string().min(1).optional().describe('Git URL of this repository as Argo CD / Flux reach it (required unless tool is none)'),
+      revision: z.string().min(1).default('main').describe('Branch Argo CD / Flux follow'),
+      distPath: z.string().regex(/^[^/].*[^/]$|^[^/]$/, { message: 'must be a relative path without leading or trailing /' }).default('dist').describe('Path of dist/ inside the repository'),
+      argocd: z
+        .strictObject({
+          namespace: dnsLabel().default('argocd'),
+          project: dnsLabel().default('tenant-runners'),
+          destinationServer: httpsUrl.default('https://kubernetes.default.svc').describe('API server of the target cluster as Argo CD knows it'),
+        })
+        .prefault({}),
+      flux: z
+        .strictObject({
+          namespace: dnsLabel().default('flux-system'),
+          interval: z.string().regex(/^[0-9]+(s|m|h)$/, { message: 'must be a duration such as 5m' }).default('5m'),
+          dependsOn: z.array(dnsLabel(253)).default([]).describe('Flux Kustomizations that must be ready first (e.g. the one installing Prometheus Operator CRDs)'),
+        })
+        .prefault({}),
+    })
+    .prefault({})
+    .describe('GitOps delivery: Argo CD Applications or Flux Kustomizations pointing at dist/'),
   defaults: z
     .record(z.string(), z.unknown())
     .default({})

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { LoadedConfig, loadConfig, TenantConfig } from '../../lib/config/load';
+import { ClusterConfig, loadClusters, TenantConfig } from '../../lib/config/load';
 import { ManifestObject, synthesizeTenant } from '../../lib/synth';
 
 export const ROOT = path.join(__dirname, '..', '..');
@@ -7,7 +7,7 @@ export const EXAMPLE_CONFIG = path.join(ROOT, 'config');
 export const VALID_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'valid');
 
 export interface SynthesizedTenant {
-  readonly config: LoadedConfig;
+  readonly config: ClusterConfig;
   readonly tenant: TenantConfig;
   readonly objects: ManifestObject[];
 }
@@ -16,6 +16,7 @@ export interface SynthesizedTenant {
 export const CONFIG_DIRS: Record<string, string> = {
   example: EXAMPLE_CONFIG,
   'fixture mixed': path.join(VALID_FIXTURES, 'mixed'),
+  'fixture clusters': path.join(VALID_FIXTURES, 'clusters'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();
@@ -23,8 +24,8 @@ const cache = new Map<string, SynthesizedTenant[]>();
 export function synthesizeDir(dir: string): SynthesizedTenant[] {
   let result = cache.get(dir);
   if (!result) {
-    const config = loadConfig(dir, { displayBase: ROOT });
-    result = config.tenants.map((tenant) => ({ config, tenant, objects: synthesizeTenant(config.platform, tenant) }));
+    result = loadClusters(dir, { displayBase: ROOT }).flatMap((config) =>
+      config.tenants.map((tenant) => ({ config, tenant, objects: synthesizeTenant(config.platform, tenant) })));
     cache.set(dir, result);
   }
   return result;
@@ -33,7 +34,7 @@ export function synthesizeDir(dir: string): SynthesizedTenant[] {
 /** Every tenant of the example and of every valid fixture, as `[label, tenant]` rows for it.each. */
 export function allTenants(): [string, SynthesizedTenant][] {
   return Object.entries(CONFIG_DIRS).flatMap(([label, dir]) =>
-    synthesizeDir(dir).map((t) => [`${label}/${t.tenant.name}`, t] as [string, SynthesizedTenant]),
+    synthesizeDir(dir).map((t) => [`${label}/${t.config.cluster ? `${t.config.cluster}/` : ''}${t.tenant.name}`, t] as [string, SynthesizedTenant]),
   );
 }
 
