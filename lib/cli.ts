@@ -10,6 +10,7 @@
 import { loadClusters } from './config/load';
 import { ConfigError } from './config/errors';
 import { diffTrees } from './diff';
+import { architectureWarnings } from './layout';
 import { readTree, RemovalRefusedError, synthesizeClusters, writeOutput } from './synth';
 
 export interface CliIo {
@@ -41,6 +42,9 @@ export function runSynth(argv: readonly string[], io: CliIo = { out: console.log
 
   try {
     const clusters = loadClusters(configDir);
+    for (const cluster of clusters) {
+      for (const warning of architectureWarnings(cluster.platform)) io.err(cluster.cluster ? `${cluster.cluster}: ${warning}` : warning);
+    }
     const files = synthesizeClusters(clusters);
     if (command === 'diff') {
       const diff = diffTrees(readTree(outDir), files);

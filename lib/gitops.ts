@@ -24,8 +24,10 @@ export interface DeliveredTenant {
   readonly namespaces: readonly string[];
   /** API group and kind of every namespaced object in the folder. */
   readonly namespacedKinds: readonly { group: string; kind: string }[];
-  /** The runner workload, for health checks. */
-  readonly workload: { apiVersion: string; kind: string; name: string; namespace: string };
+  /** API group and kind of every cluster-scoped object in the folder (Namespace, PriorityClass). */
+  readonly clusterKinds: readonly { group: string; kind: string }[];
+  /** The runner workload, for health checks (none in the shared-namespace folder). */
+  readonly workload?: { apiVersion: string; kind: string; name: string; namespace: string };
 }
 
 // Objects whose kind comes from a CRD apply after the core objects (Argo CD sync waves).
@@ -82,17 +84,22 @@ export class GitOpsChart extends Chart {
 
   private argocd(platform: Platform, prefix: string, rootPath: string, tenants: readonly DeliveredTenant[]): void {
     const { argocd, repoUrl, revision } = platform.gitops;
-    const kinds = new Map<string, { group: string; kind: string }>();
-    for (const t of tenants) for (const k of t.namespacedKinds) kinds.set(`${k.group}/${k.kind}`, k);
+    const collect = (pick: (t: DeliveredTenant) => readonly { group: string; kind: string }[]) => {
+      const kinds = new Map<string, { group: string; kind: string }>();
+      for (const t of tenants) for (const k of pick(t)) kinds.set(`${k.group}/${k.kind}`, k);
+      return [...kinds.values()].sort((a, b) => `${a.group}/${a.kind}`.localeCompare(`${b.group}/${b.kind}`));
+    };
+    const destinations = new Set(tenants.flatMap((t) => t.namespaces));
     new AppProject(this, 'Project', {
       metadata: { name: argocd.project, namespace: argocd.namespace },
       spec: {
         description: 'GitLab Runner tenants synthesized by tenant-runners',
         sourceRepos: [repoUrl!],
-        destinations: tenants.flatMap((t) => t.namespaces.map((namespace) => ({ server: argocd.destinationServer, namespace }))),
-        // Only Namespaces may be cluster-scoped: a tenant folder can never grant itself a ClusterRole.
-        clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
-        namespaceResourceWhitelist: [...kinds.values()].sort((a, b) => `${a.group}/${a.kind}`.localeCompare(`${b.group}/${b.kind}`)),
+        destinations: [...destinations].sort().map((namespace) => ({ server: argocd.destinationServer, namespace })),
+        // Only the cluster-scoped kinds the folders contain (Namespace; PriorityClass in the shared
+        // variant): a tenant folder can never grant itself a ClusterRole.
+        clusterResourceWhitelist: collect((t) => t.clusterKinds),
+        namespaceResourceWhitelist: collect((t) => t.namespacedKinds),
       },
     });
     const application = (id: string, name: string, path: string, project: string, namespace: string) =>
@@ -122,7 +129,10 @@ export class GitOpsChart extends Chart {
       spec: { interval: '1m', url: repoUrl!, ref: { branch: revision } },
     });
     const sourceRef = { kind: KustomizationSpecSourceRefKind.GIT_REPOSITORY, name: prefix };
+    // In the shared-namespace variant the first folder holds the namespace every tenant needs.
+    const shared = tenants.find((t) => !t.workload);
     for (const t of tenants) {
+      const dependsOn = [...flux.dependsOn, ...(shared && t !== shared ? [`${prefix}-${shared.name}`] : [])];
       new Kustomization(this, `Kustomization-${t.name}`, {
         metadata: { name: `${prefix}-${t.name}`, namespace: flux.namespace },
         spec: {
@@ -131,8 +141,8 @@ export class GitOpsChart extends Chart {
           prune: true,
           sourceRef,
           timeout: '5m',
-          healthChecks: [t.workload],
-          dependsOn: flux.dependsOn.length > 0 ? flux.dependsOn.map((name) => ({ name })) : undefined,
+          healthChecks: t.workload ? [t.workload] : undefined,
+          dependsOn: dependsOn.length > 0 ? dependsOn.map((name) => ({ name })) : undefined,
         },
       });
     }

@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { TenantConfig } from './config/load';
 import { Platform } from './config/schema';
+import { names, ObjectNames } from './names';
 import { CacheConfig, SecretVolumeConfig } from './runner-config/model';
 
 /** Where job pods find the registry push credentials (Kaniko reads `$DOCKER_CONFIG/config.json`). */
@@ -10,6 +11,8 @@ export const KANIKO_DOCKER_CONFIG_DIR = '/kaniko/.docker';
 export interface KanikoCacheProps {
   readonly platform: Platform;
   readonly tenant: TenantConfig;
+  /** Names in the tenant's layout (prefixed in the shared namespace). @default unprefixed names */
+  readonly names?: ObjectNames;
 }
 
 /**
@@ -23,7 +26,7 @@ export class KanikoCache extends Construct {
   /** Registry repository for `--cache-repo`. */
   public readonly cacheRepo: string;
   /** Existing `kubernetes.io/dockerconfigjson` Secret with push rights to the tenant's registry project. */
-  public readonly pushSecretName = 'kaniko-push-credentials';
+  public readonly pushSecretName: string;
   private readonly platform: Platform;
   private readonly tenant: TenantConfig;
 
@@ -32,6 +35,7 @@ export class KanikoCache extends Construct {
     this.platform = props.platform;
     this.tenant = props.tenant;
     this.cacheRepo = props.tenant.kanikoCacheRepo;
+    this.pushSecretName = (props.names ?? names).kanikoPushSecret;
   }
 
   /**

@@ -1,19 +1,31 @@
 /**
- * Names of the objects in a tenant namespace. Anything referred to by name (ServiceAccounts in
- * config.toml, the ConfigMap in the Deployment, the token Secret) gets its name here, so a
- * rename is one change and never a dangling reference.
+ * Names of a tenant's objects. Anything referred to by name (ServiceAccounts in config.toml, the
+ * ConfigMap in the pod spec, the token Secret) gets its name here, so a rename is one change and
+ * never a dangling reference. In a namespace of its own a tenant's objects need no prefix; in the
+ * shared namespace (variant 2) every name starts with the tenant name.
  */
-export const names = {
-  managerServiceAccount: 'gitlab-runner',
-  jobServiceAccount: 'gitlab-runner-jobs',
-  role: 'gitlab-runner',
-  roleBinding: 'gitlab-runner',
-  configMap: 'gitlab-runner-config',
-  deployment: 'gitlab-runner',
-  podMonitor: 'gitlab-runner',
-  resourceQuota: 'gitlab-runner-jobs',
-  limitRange: 'gitlab-runner-jobs',
-} as const;
+export function objectNames(prefix: string) {
+  return {
+    managerServiceAccount: `${prefix}gitlab-runner`,
+    jobServiceAccount: `${prefix}gitlab-runner-jobs`,
+    role: `${prefix}gitlab-runner`,
+    roleBinding: `${prefix}gitlab-runner`,
+    configMap: `${prefix}gitlab-runner-config`,
+    workload: `${prefix}gitlab-runner`,
+    podMonitor: `${prefix}gitlab-runner`,
+    resourceQuota: `${prefix}gitlab-runner-jobs`,
+    limitRange: `${prefix}gitlab-runner-jobs`,
+    priorityClass: `${prefix}gitlab-runner`,
+    tokenSecret: `${prefix}gitlab-runner-tokens`,
+    kanikoPushSecret: `${prefix}kaniko-push-credentials`,
+    networkPolicy: (name: string) => `${prefix}${name}`,
+  } as const;
+}
+
+export type ObjectNames = ReturnType<typeof objectNames>;
+
+/** Names in a namespace of the tenant's own. */
+export const names = objectNames('');
 
 /** Environment variable that carries a runner's token into config.toml (`token = "${...}"`). */
 export function runnerTokenEnv(runner: string): string {

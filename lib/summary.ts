@@ -25,13 +25,14 @@ export function renderSummary(clusters: readonly ClusterSummary[]): string {
   for (const { cluster, platform, tenants, objects } of clusters) {
     const root = cluster ? `${cluster}/` : '';
     lines.push(`## ${cluster ? `Cluster ${cluster}` : 'Cluster'}`, '');
+    lines.push(`Architecture: ${platform.architecture.variant}${platform.architecture.variant === 'sharedNamespace' ? ` (namespace ${platform.architecture.sharedNamespace}; weaker isolation, see README)` : ''}.`, '');
     lines.push(`GitOps: ${platform.gitops.tool === 'none' ? 'none (apply the tenant folders yourself)' : `${platform.gitops.tool}, objects in \`${root}_gitops/\``}. GitLab: ${platform.gitlab.url}.`, '');
     lines.push('| Tenant | Namespace | Nodes (labels / taints) | Concurrent | Runners | Cache bucket | Kaniko cache | Quota (pods, requests.cpu, limits.memory) | Secrets |');
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const t of tenants) {
       const quota = (objects[t.name] ?? []).find((o) => o.kind === 'ResourceQuota') as { spec?: { hard?: Record<string, string> } } | undefined;
       const hard = quota?.spec?.hard ?? {};
-      const namespaces = (objects[t.name] ?? []).filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
+      const namespaces = [...new Set((objects[t.name] ?? []).flatMap((o) => (o.kind === 'Namespace' ? [o.metadata.name] : o.metadata.namespace ? [o.metadata.namespace] : [])))].sort();
       const labels = Object.entries(t.nodes.labels).map(([k, v]) => `${k}=${v}`).join(', ');
       const taints = t.nodes.taints.map((x) => `${x.key}${x.value === undefined ? '' : `=${x.value}`}:${x.effect}`).join(', ') || 'none';
       const runners = t.runners.map((r) => (r.limit > 0 ? `${r.name} (limit ${r.limit})` : r.name)).join(', ');

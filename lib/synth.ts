@@ -12,7 +12,9 @@ import { stringify } from 'yaml';
 import type { ClusterConfig, LoadedConfig, TenantConfig } from './config/load';
 import { Platform } from './config/schema';
 import { GITOPS_DIR, DeliveredTenant, GitOpsChart } from './gitops';
+import { tenantLayout } from './layout';
 import { ClusterSummary, renderSummary } from './summary';
+import { SHARED_DIR, SharedNamespaceChart } from './shared-namespace-chart';
 import { TenantChart } from './tenant-chart';
 
 export interface ManifestObject {
@@ -65,11 +67,20 @@ export function synthesizeClusters(clusters: readonly ClusterConfig[]): OutputFi
       const objects = synthesizeTenant(config.platform, tenant);
       tenantObjects[tenant.name] = objects;
       const unit = `${prefix}${tenant.name}`;
+      const primaryNamespace = tenantLayout(config.platform, tenant).managerNamespace;
       for (const object of objects) {
         assertNoSecretMaterial(object, tenant.name);
-        files.push({ path: `${unit}/${objectFileName(object)}`, content: toYaml(object), unit });
+        files.push({ path: `${unit}/${objectFileName(object, primaryNamespace)}`, content: toYaml(object), unit });
       }
       delivered.push(deliveredTenant(config.platform, tenant.name, unit, objects));
+    }
+    if (config.platform.architecture.variant === 'sharedNamespace') {
+      const unit = `${prefix}${SHARED_DIR}`;
+      const shared = new SharedNamespaceChart(new App({ outdir: '/nonexistent' }), 'shared', { platform: config.platform, tenants: config.tenants });
+      const objects = shared.toJson() as ManifestObject[];
+      for (const object of objects) files.push({ path: `${unit}/${objectFileName(object)}`, content: toYaml(object), unit });
+      // The shared namespace comes first: every tenant's objects live in it.
+      delivered.unshift(deliveredTenant(config.platform, 'shared', unit, objects));
     }
     const app = new App({ outdir: '/nonexistent' });
     const gitops = new GitOpsChart(app, 'gitops', { platform: config.platform, cluster: config.cluster, tenants: delivered });
@@ -88,26 +99,39 @@ export function synthesizeClusters(clusters: readonly ClusterConfig[]): OutputFi
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+const CLUSTER_SCOPED_KINDS = new Set(['Namespace', 'PriorityClass']);
+
 function deliveredTenant(platform: Platform, name: string, unit: string, objects: readonly ManifestObject[]): DeliveredTenant {
   const workload = objects.find((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
-  if (!workload) throw new Error(`tenant folder ${unit} has no runner workload`);
-  const kinds = new Map<string, { group: string; kind: string }>();
-  for (const o of objects) {
-    if (o.kind === 'Namespace') continue;
-    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
-    kinds.set(`${group}/${o.kind}`, { group, kind: o.kind });
-  }
+  const kinds = (clusterScoped: boolean) => {
+    const found = new Map<string, { group: string; kind: string }>();
+    for (const o of objects) {
+      if (CLUSTER_SCOPED_KINDS.has(o.kind) !== clusterScoped) continue;
+      const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+      found.set(`${group}/${o.kind}`, { group, kind: o.kind });
+    }
+    return [...found.values()];
+  };
+  const namespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+  for (const o of objects) if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
   return {
     name,
     repoPath: `${platform.gitops.distPath}/${unit}`,
-    namespaces: objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name),
-    namespacedKinds: [...kinds.values()],
-    workload: { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.metadata.name, namespace: workload.metadata.namespace! },
+    namespaces: [...namespaces],
+    namespacedKinds: kinds(false),
+    clusterKinds: kinds(true),
+    workload: workload && { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.metadata.name, namespace: workload.metadata.namespace! },
   };
 }
 
-export function objectFileName(object: ManifestObject): string {
-  return `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`;
+/**
+ * `<kind>-<name>.yaml`; an object in a folder's second namespace (`<tenant>-build`) also names its
+ * namespace, `<kind>-<namespace>-<name>.yaml`, since the same policy exists in both.
+ */
+export function objectFileName(object: ManifestObject, primaryNamespace?: string): string {
+  const namespace = object.metadata.namespace;
+  const qualifier = namespace && primaryNamespace && namespace !== primaryNamespace ? `${namespace}-` : '';
+  return `${object.kind.toLowerCase()}-${qualifier}${object.metadata.name}.yaml`;
 }
 
 export function toYaml(object: unknown): string {

@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 import type { TenantConfig } from './config/load';
 import { ContainerResources, Platform } from './config/schema';
 import { NAMESPACE_NAME_LABEL, podSelectorLabels, tenantLabels } from './labels';
-import { names } from './names';
+import { TenantLayout, tenantLayout } from './layout';
+import { ObjectNames } from './names';
 import { formatCpu, formatMemory, parseQuantity } from './quantity';
 
 /** Port of the runner manager's Prometheus endpoint (`listen_address`). */
@@ -48,76 +49,96 @@ export interface TenantIsolationProps {
   readonly tenant: TenantConfig;
 }
 
+type PodSecurityLevel = 'baseline' | 'restricted';
+
 /**
- * The isolation boundary of one tenant: a Namespace with Pod Security labels, NetworkPolicies
- * (default deny, then DNS, runner manager and job egress, metrics ingress from the monitoring
- * namespace only), a ResourceQuota and a LimitRange sized from `concurrent` and the job sizes,
- * and the scheduling object the runner uses for its manager and job pods.
+ * The isolation boundary of one tenant: its Namespace(s) with Pod Security labels,
+ * NetworkPolicies (default deny, then DNS, runner manager and job egress, metrics ingress from the
+ * monitoring namespace only), ResourceQuota and LimitRange sized from `concurrent` and the job
+ * sizes, and the layout and scheduling objects the runner uses for its manager and job pods.
+ *
+ * Variant 1 owns `<tenant>` (plus `<tenant>-build` with `separateBuildNamespace`, where the
+ * manager namespace enforces `restricted`). Variant 2 shares one namespace, emitted once by
+ * SharedNamespaceChart; here only the tenant's own policies, a PriorityClass and a quota scoped to
+ * it are defined. Variant 3 is laid out like variant 1 with a manager per node.
  */
 export class TenantIsolation extends Construct {
-  /** Namespace of the runner manager and its job pods. */
+  public readonly layout: TenantLayout;
+  /** Namespace of the runner manager (its token Secret, ConfigMap and workload). */
   public readonly namespace: string;
+  /** Namespace the runner creates job pods in. */
+  public readonly jobNamespace: string;
+  public readonly names: ObjectNames;
   public readonly scheduling: TenantScheduling;
+  /** PriorityClass of the tenant's pods in the shared namespace, which scopes its quota. */
+  public readonly priorityClassName?: string;
 
   constructor(scope: Construct, id: string, props: TenantIsolationProps) {
     super(scope, id);
     const { platform, tenant } = props;
-    this.namespace = tenant.name;
+    this.layout = tenantLayout(platform, tenant);
+    this.namespace = this.layout.managerNamespace;
+    this.jobNamespace = this.layout.jobNamespace;
+    this.names = this.layout.names;
     this.scheduling = new TenantScheduling(tenant.nodes);
 
-    new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: {
-        name: this.namespace,
-        labels: {
-          ...tenantLabels(tenant.name),
-          // Kaniko job containers run as root with added capabilities: baseline is the strictest
-          // level they pass. warn/audit at restricted make every other deviation visible.
-          'pod-security.kubernetes.io/enforce': 'baseline',
-          'pod-security.kubernetes.io/enforce-version': 'v1.28',
-          'pod-security.kubernetes.io/warn': 'restricted',
-          'pod-security.kubernetes.io/warn-version': 'v1.28',
-          'pod-security.kubernetes.io/audit': 'restricted',
-          'pod-security.kubernetes.io/audit-version': 'v1.28',
-        },
-      },
-    });
+    if (this.layout.shared) {
+      this.priorityClassName = this.names.priorityClass;
+      new k8s.KubePriorityClass(this, 'PriorityClass', {
+        metadata: { name: this.priorityClassName },
+        // Exists only to scope the tenant's quota in the shared namespace: default priority, and
+        // it never preempts anybody.
+        value: 0,
+        preemptionPolicy: 'Never',
+        globalDefault: false,
+        description: `Pods of tenant ${tenant.name} in the shared runner namespace (quota scope)`,
+      });
+    } else if (this.layout.separateBuildNamespace) {
+      // The manager holds the runner tokens: nothing in its namespace runs as root.
+      this.addNamespace('Namespace', this.namespace, tenant, 'restricted');
+      this.addNamespace('BuildNamespace', this.jobNamespace, tenant, 'baseline');
+    } else {
+      // Kaniko job containers run as root with added capabilities: baseline is the strictest level
+      // they pass. warn/audit at restricted make every other deviation visible.
+      this.addNamespace('Namespace', this.namespace, tenant, 'baseline');
+    }
 
     this.addNetworkPolicies(platform, tenant);
-    this.addQuota(platform, tenant);
+    this.addQuotas(platform, tenant);
+  }
+
+  /** Every namespace this tenant owns (none in the shared variant). */
+  public get ownNamespaces(): string[] {
+    if (this.layout.shared) return [];
+    return [...new Set([this.namespace, this.jobNamespace])];
+  }
+
+  private addNamespace(id: string, name: string, tenant: TenantConfig, enforce: PodSecurityLevel): void {
+    new k8s.KubeNamespace(this, id, { metadata: { name, labels: { ...tenantLabels(tenant.name), ...podSecurityLabels(enforce) } } });
   }
 
   private addNetworkPolicies(platform: Platform, tenant: TenantConfig): void {
-    const policy = (id: string, name: string, spec: k8s.NetworkPolicySpec) =>
-      new k8s.KubeNetworkPolicy(this, id, { metadata: { name, namespace: this.namespace }, spec });
+    const policy = (id: string, name: string, namespace: string, spec: k8s.NetworkPolicySpec) =>
+      new k8s.KubeNetworkPolicy(this, id, { metadata: { name: this.names.networkPolicy(name), namespace }, spec });
     const manager = { matchLabels: podSelectorLabels(tenant.name, 'manager') };
     const jobs = { matchLabels: podSelectorLabels(tenant.name, 'job') };
     const gitlab = egressTo(platform.gitlab.egressCidrs, [httpsPort(platform.gitlab.url)]);
     const s3 = egressTo(platform.s3.egressCidrs, platform.s3.egressPorts);
 
-    policy('DefaultDeny', 'default-deny-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-    policy('AllowDns', 'allow-dns', {
-      podSelector: {},
-      policyTypes: ['Egress'],
-      egress: [{
-        to: [{
-          namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: platform.kubernetes.dns.namespace } },
-          podSelector: { matchLabels: platform.kubernetes.dns.podLabels },
-        }],
-        ports: [
-          { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
-          { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
-        ],
-      }],
-    });
+    for (const [i, namespace] of this.ownNamespaces.entries()) {
+      const suffix = i === 0 ? '' : 'Build';
+      policy(`DefaultDeny${suffix}`, 'default-deny-all', namespace, defaultDenySpec());
+      policy(`AllowDns${suffix}`, 'allow-dns', namespace, dnsEgressSpec(platform));
+    }
     // The manager polls GitLab, creates job pods through the API server, and signs cache URLs
     // (with IRSA it also calls STS, which sits behind the S3/STS addresses).
-    policy('ManagerEgress', 'runner-manager-egress', {
+    policy('ManagerEgress', 'runner-manager-egress', this.namespace, {
       podSelector: manager,
       policyTypes: ['Egress'],
       egress: [gitlab, egressTo(platform.kubernetes.apiServerCidrs, platform.kubernetes.apiServerPorts), s3],
     });
     // Job pods clone from GitLab, upload artifacts and cache (presigned S3 URLs), and push images.
-    policy('JobEgress', 'runner-jobs-egress', {
+    policy('JobEgress', 'runner-jobs-egress', this.jobNamespace, {
       podSelector: jobs,
       policyTypes: ['Egress'],
       egress: [
@@ -128,8 +149,8 @@ export class TenantIsolation extends Construct {
       ],
     });
     // GitLab never calls into the cluster (runners poll); the only ingress is Prometheus scraping.
-    policy('MetricsIngress', 'allow-metrics-from-monitoring', {
-      podSelector: { matchLabels: podSelectorLabels(tenant.name, 'manager') },
+    policy('MetricsIngress', 'allow-metrics-from-monitoring', this.namespace, {
+      podSelector: manager,
       policyTypes: ['Ingress'],
       ingress: [{
         from: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: platform.monitoring.namespace } } }],
@@ -138,50 +159,142 @@ export class TenantIsolation extends Construct {
     });
   }
 
-  private addQuota(platform: Platform, tenant: TenantConfig): void {
-    const computed = computeQuota(platform, tenant);
-    const hard = { ...computed, ...tenant.quota.hard };
-    new k8s.KubeResourceQuota(this, 'ResourceQuota', {
-      metadata: { name: names.resourceQuota, namespace: this.namespace },
-      spec: { hard: mapValues(sortedRecord(hard), (v) => k8s.Quantity.fromString(v)) },
-    });
+  private addQuotas(platform: Platform, tenant: TenantConfig): void {
+    const managers = this.layout.workloadKind === 'DaemonSet' ? tenant.nodes.maxNodes : 1;
+    const jobs = computeJobQuota(tenant, managers);
+    const manager = computeManagerQuota(platform, managers);
+    const quota = (id: string, namespace: string, hard: Record<string, string>, scopeSelector?: k8s.ScopeSelector) =>
+      new k8s.KubeResourceQuota(this, id, {
+        metadata: { name: this.names.resourceQuota, namespace },
+        spec: { hard: mapValues(sortedRecord({ ...hard, ...tenant.quota.hard }), (v) => k8s.Quantity.fromString(v)), scopeSelector },
+      });
+    const jobContainers = tenant.runners.flatMap((r) => [r.resources.build, r.resources.helper, r.resources.service]);
 
-    const all = tenant.runners.flatMap((r) => [r.resources.build, r.resources.helper, r.resources.service]).concat(platform.runner.resources);
-    const max = (key: 'cpu' | 'memory') => Math.max(...all.map((res) => parseQuantity(res.limits[key])));
-    const largestBuild = maxBy(tenant.runners.map((r) => r.resources.build), (res) => parseQuantity(res.limits.memory));
-    new k8s.KubeLimitRange(this, 'LimitRange', {
-      metadata: { name: names.limitRange, namespace: this.namespace },
-      spec: {
-        limits: [{
-          type: 'Container',
-          // Defaults only apply to containers that set nothing; the runner sets every job container.
-          default: { cpu: k8s.Quantity.fromString(largestBuild.limits.cpu), memory: k8s.Quantity.fromString(largestBuild.limits.memory) },
-          defaultRequest: { cpu: k8s.Quantity.fromString(largestBuild.requests.cpu), memory: k8s.Quantity.fromString(largestBuild.requests.memory) },
-          max: { cpu: k8s.Quantity.fromString(formatCpu(max('cpu'))), memory: k8s.Quantity.fromString(formatMemory(max('memory'))) },
-        }],
-      },
-    });
+    if (this.layout.shared) {
+      // One namespace, many tenants: a quota can only be told apart by a scope. The PriorityClass
+      // of the tenant's manager and job pods is that scope.
+      quota('ResourceQuota', this.namespace, addQuotas(jobs, manager), {
+        matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: [this.priorityClassName!] }],
+      });
+    } else if (this.layout.separateBuildNamespace) {
+      quota('ResourceQuota', this.jobNamespace, jobs);
+      this.addLimitRange('LimitRange', this.jobNamespace, jobContainers, largestBuild([tenant]));
+      quota('ManagerResourceQuota', this.namespace, manager);
+      this.addLimitRange('ManagerLimitRange', this.namespace, [platform.runner.resources], platform.runner.resources);
+    } else {
+      quota('ResourceQuota', this.namespace, addQuotas(jobs, manager));
+      this.addLimitRange('LimitRange', this.namespace, [...jobContainers, platform.runner.resources], largestBuild([tenant]));
+    }
+  }
+
+  private addLimitRange(id: string, namespace: string, containers: readonly ContainerResources[], defaults: ContainerResources): void {
+    new k8s.KubeLimitRange(this, id, { metadata: { name: this.names.limitRange, namespace }, spec: limitRangeSpec(containers, defaults) });
   }
 }
 
+/** Pod Security Admission labels, pinned to the 1.28 rules. */
+export function podSecurityLabels(enforce: PodSecurityLevel): Record<string, string> {
+  return {
+    'pod-security.kubernetes.io/enforce': enforce,
+    'pod-security.kubernetes.io/enforce-version': 'v1.28',
+    'pod-security.kubernetes.io/warn': 'restricted',
+    'pod-security.kubernetes.io/warn-version': 'v1.28',
+    'pod-security.kubernetes.io/audit': 'restricted',
+    'pod-security.kubernetes.io/audit-version': 'v1.28',
+  };
+}
+
+export function defaultDenySpec(): k8s.NetworkPolicySpec {
+  return { podSelector: {}, policyTypes: ['Ingress', 'Egress'] };
+}
+
+export function dnsEgressSpec(platform: Platform): k8s.NetworkPolicySpec {
+  return {
+    podSelector: {},
+    policyTypes: ['Egress'],
+    egress: [{
+      to: [{
+        namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: platform.kubernetes.dns.namespace } },
+        podSelector: { matchLabels: platform.kubernetes.dns.podLabels },
+      }],
+      ports: [
+        { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
+        { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
+      ],
+    }],
+  };
+}
+
 /**
- * The ResourceQuota a tenant needs: `concurrent` jobs of the largest configured size (build +
- * helper + `servicesPerJob` services), plus the runner manager. No LoadBalancer or NodePort
- * Services: nothing in a runner namespace is exposed outside the cluster.
+ * Container defaults and maximum of a namespace. Defaults only apply to containers that set
+ * nothing (the runner sets every job container); the maximum is the largest configured limit.
  */
-export function computeQuota(platform: Platform, tenant: TenantConfig): Record<string, string> {
+export function limitRangeSpec(containers: readonly ContainerResources[], defaults: ContainerResources): k8s.LimitRangeSpec {
+  const max = (key: 'cpu' | 'memory') => Math.max(...containers.map((res) => parseQuantity(res.limits[key])));
+  return {
+    limits: [{
+      type: 'Container',
+      default: { cpu: k8s.Quantity.fromString(defaults.limits.cpu), memory: k8s.Quantity.fromString(defaults.limits.memory) },
+      defaultRequest: { cpu: k8s.Quantity.fromString(defaults.requests.cpu), memory: k8s.Quantity.fromString(defaults.requests.memory) },
+      max: { cpu: k8s.Quantity.fromString(formatCpu(max('cpu'))), memory: k8s.Quantity.fromString(formatMemory(max('memory'))) },
+    }],
+  };
+}
+
+/** The build container with the largest memory limit: the default for containers that set nothing. */
+export function largestBuild(tenants: readonly TenantConfig[]): ContainerResources {
+  return maxBy(tenants.flatMap((t) => t.runners.map((r) => r.resources.build)), (res) => parseQuantity(res.limits.memory));
+}
+
+/**
+ * Quota for a tenant's jobs: `concurrent` jobs of the largest configured size (build + helper +
+ * `servicesPerJob` services) per manager. No LoadBalancer or NodePort Services: nothing in a
+ * runner namespace is exposed outside the cluster.
+ */
+export function computeJobQuota(tenant: TenantConfig, managers = 1): Record<string, string> {
   const jobSize = (r: TenantConfig['runners'][number], side: 'requests' | 'limits', key: 'cpu' | 'memory') =>
     parseQuantity(r.resources.build[side][key]) +
     parseQuantity(r.resources.helper[side][key]) +
     tenant.quota.servicesPerJob * parseQuantity(r.resources.service[side][key]);
-  const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') =>
-    tenant.concurrent * Math.max(...tenant.runners.map((r) => jobSize(r, side, key))) + parseQuantity(platform.runner.resources[side][key]);
+  const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') => managers * tenant.concurrent * Math.max(...tenant.runners.map((r) => jobSize(r, side, key)));
   return {
-    'pods': String(tenant.concurrent + 1),
+    'pods': String(managers * tenant.concurrent),
     'requests.cpu': formatCpu(total('requests', 'cpu')),
     'limits.cpu': formatCpu(total('limits', 'cpu')),
     'requests.memory': formatMemory(total('requests', 'memory')),
     'limits.memory': formatMemory(total('limits', 'memory')),
+    'services.loadbalancers': '0',
+    'services.nodeports': '0',
+  };
+}
+
+/** Quota for the runner manager pods themselves. */
+export function computeManagerQuota(platform: Platform, managers = 1): Record<string, string> {
+  const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') => managers * parseQuantity(platform.runner.resources[side][key]);
+  return {
+    'pods': String(managers),
+    'requests.cpu': formatCpu(total('requests', 'cpu')),
+    'limits.cpu': formatCpu(total('limits', 'cpu')),
+    'requests.memory': formatMemory(total('requests', 'memory')),
+    'limits.memory': formatMemory(total('limits', 'memory')),
+    'services.loadbalancers': '0',
+    'services.nodeports': '0',
+  };
+}
+
+/** The quota of jobs and manager in one namespace. */
+export function computeQuota(platform: Platform, tenant: TenantConfig, managers = 1): Record<string, string> {
+  return addQuotas(computeJobQuota(tenant, managers), computeManagerQuota(platform, managers));
+}
+
+function addQuotas(a: Record<string, string>, b: Record<string, string>): Record<string, string> {
+  const sum = (key: string, format: (n: number) => string) => format(parseQuantity(a[key]) + parseQuantity(b[key]));
+  return {
+    'pods': String(Number(a.pods) + Number(b.pods)),
+    'requests.cpu': sum('requests.cpu', formatCpu),
+    'limits.cpu': sum('limits.cpu', formatCpu),
+    'requests.memory': sum('requests.memory', formatMemory),
+    'limits.memory': sum('limits.memory', formatMemory),
     'services.loadbalancers': '0',
     'services.nodeports': '0',
   };

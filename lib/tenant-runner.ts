@@ -6,7 +6,7 @@ import type { TenantConfig } from './config/load';
 import { Platform, RunnerSpec } from './config/schema';
 import { KanikoCache } from './kaniko-cache';
 import { jobPodLabels, managerPodLabels, podSelectorLabels } from './labels';
-import { names, runnerTokenEnv } from './names';
+import { runnerTokenEnv } from './names';
 import { KubernetesConfig, RunnerConfig, RunnerGlobalConfig, SecurityContextConfig } from './runner-config/model';
 import { renderRunnerConfig } from './runner-config/render';
 import { METRICS_PORT, TenantIsolation } from './tenant-isolation';
@@ -59,22 +59,26 @@ export class TenantRunner extends Construct {
   constructor(scope: Construct, id: string, props: TenantRunnerProps) {
     super(scope, id);
     const { platform, tenant, isolation, cache } = props;
+    const { names } = isolation;
     const namespace = isolation.namespace;
+    const jobNamespace = isolation.jobNamespace;
 
     new k8s.KubeServiceAccount(this, 'ManagerServiceAccount', {
       metadata: { name: names.managerServiceAccount, namespace, annotations: cache.managerServiceAccountAnnotations },
     });
     // Job pods never talk to the API server: no token, no Role.
     new k8s.KubeServiceAccount(this, 'JobServiceAccount', {
-      metadata: { name: names.jobServiceAccount, namespace },
+      metadata: { name: names.jobServiceAccount, namespace: jobNamespace },
       automountServiceAccountToken: false,
     });
+    // The Role lives where the job pods are; with a separate build namespace the manager's own
+    // namespace grants it nothing.
     new k8s.KubeRole(this, 'Role', {
-      metadata: { name: names.role, namespace },
+      metadata: { name: names.role, namespace: jobNamespace },
       rules: RUNNER_ROLE_RULES.map((rule) => ({ ...rule })),
     });
     new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: names.roleBinding, namespace },
+      metadata: { name: names.roleBinding, namespace: jobNamespace },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role },
       subjects: [{ kind: 'ServiceAccount', name: names.managerServiceAccount, namespace }],
     });
@@ -94,7 +98,7 @@ export class TenantRunner extends Construct {
       data: { 'config.toml': this.configToml },
     });
 
-    this.addDeployment(platform, tenant, isolation, cache);
+    this.addWorkload(platform, tenant, isolation, cache);
 
     new PodMonitor(this, 'PodMonitor', {
       metadata: { name: names.podMonitor, namespace, labels: platform.monitoring.podMonitorLabels },
@@ -120,13 +124,13 @@ export class TenantRunner extends Construct {
     const dropAll = { drop: ['ALL'] };
     const noEscalation: SecurityContextConfig = { privileged: false, allow_privilege_escalation: false, seccomp_profile: { type: 'RuntimeDefault' } };
     const kubernetes: KubernetesConfig = {
-      namespace: isolation.namespace,
+      namespace: isolation.jobNamespace,
       namespace_overwrite_allowed: '',
       image: runner.image,
       helper_image: platform.runner.helperImage,
       privileged: false,
       allow_privilege_escalation: false,
-      service_account: names.jobServiceAccount,
+      service_account: isolation.names.jobServiceAccount,
       service_account_overwrite_allowed: '',
       automount_service_account_token: false,
       bearer_token_overwrite_allowed: false,
@@ -160,6 +164,7 @@ export class TenantRunner extends Construct {
       node_tolerations: isolation.scheduling.runnerNodeTolerations,
       node_tolerations_overwrite_allowed: '',
       pod_labels: jobPodLabels(tenant.name, runner.name),
+      priority_class_name: isolation.priorityClassName,
       pod_labels_overwrite_allowed: '',
       pod_annotations_overwrite_allowed: '',
       pod_security_context: { seccomp_profile: { type: 'RuntimeDefault' } },
@@ -187,7 +192,8 @@ export class TenantRunner extends Construct {
     };
   }
 
-  private addDeployment(platform: Platform, tenant: TenantConfig, isolation: TenantIsolation, cache: KanikoCache): void {
+  private addWorkload(platform: Platform, tenant: TenantConfig, isolation: TenantIsolation, cache: KanikoCache): void {
+    const { names } = isolation;
     const labels = managerPodLabels(tenant.name);
     const resources = platform.runner.resources;
     const quantities = (list: { cpu: string; memory: string }) => ({
@@ -203,87 +209,101 @@ export class TenantRunner extends Construct {
       timeoutSeconds: 5,
     });
 
-    new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: names.deployment, namespace: isolation.namespace, labels },
-      spec: {
-        replicas: 1,
-        // Recreate: the old manager drains its jobs before the new one starts, so the tenant never
-        // runs more than `concurrent` jobs and the ResourceQuota holds (README, "Rollouts").
-        strategy: { type: 'Recreate' },
-        selector: { matchLabels: podSelectorLabels(tenant.name, 'manager') },
-        template: {
-          metadata: {
-            labels,
-            annotations: { 'checksum/config': createHash('sha256').update(this.configToml).digest('hex') },
-          },
-          spec: {
-            serviceAccountName: names.managerServiceAccount,
-            // The manager is the one pod that needs an API token (to create job pods).
-            automountServiceAccountToken: true,
-            nodeSelector: isolation.scheduling.nodeSelector,
-            tolerations: isolation.scheduling.tolerations,
-            // Graceful stop (SIGQUIT in preStop) lets running jobs finish; shutdown_timeout then
-            // bounds the forceful phase. The margin covers that phase.
-            terminationGracePeriodSeconds: platform.runner.shutdownTimeoutSeconds + 60,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: RUNNER_UID,
-              runAsGroup: RUNNER_GID,
-              fsGroup: RUNNER_GID,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            containers: [{
-              name: 'gitlab-runner',
-              image: platform.runner.image,
-              imagePullPolicy: 'IfNotPresent',
-              // config.toml comes from a read-only ConfigMap; the runner writes .runner_system_id
-              // next to it, so it runs from a copy in a writable emptyDir.
-              command: ['/bin/sh', '-c'],
-              args: [
-                `cp ${CONFIG_TEMPLATE_DIR}/config.toml ${CONFIG_DIR}/config.toml && ` +
-                  `exec gitlab-runner run --config ${CONFIG_DIR}/config.toml --working-directory ${HOME_DIR}`,
-              ],
-              env: [
-                ...tenant.runners.map((runner) => ({
-                  name: runnerTokenEnv(runner.name),
-                  valueFrom: { secretKeyRef: { name: tenant.tokenSecretName, key: runner.tokenSecretKey ?? runner.name } },
-                })),
-                ...cache.managerEnv,
-              ],
-              ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
-              resources: { requests: quantities(resources.requests), limits: quantities(resources.limits) },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                privileged: false,
-                capabilities: { drop: ['ALL'] },
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
-              startupProbe: metricsProbe(5, 24),
-              livenessProbe: metricsProbe(30, 3),
-              readinessProbe: metricsProbe(10, 3),
-              lifecycle: {
-                // SIGQUIT is gitlab-runner's graceful shutdown; Kubernetes would send SIGTERM, which
-                // aborts running jobs. https://docs.gitlab.com/runner/commands/#signals
-                preStop: { exec: { command: ['/bin/sh', '-c', 'kill -QUIT 1; while kill -0 1 2>/dev/null; do sleep 1; done'] } },
-              },
-              volumeMounts: [
-                { name: 'config-template', mountPath: CONFIG_TEMPLATE_DIR, readOnly: true },
-                { name: 'config', mountPath: CONFIG_DIR },
-                { name: 'home', mountPath: HOME_DIR },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            }],
-            volumes: [
-              { name: 'config-template', configMap: { name: names.configMap } },
-              { name: 'config', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-              { name: 'home', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-            ],
-          },
-        },
+    const template: k8s.PodTemplateSpec = {
+      metadata: {
+        labels,
+        annotations: { 'checksum/config': createHash('sha256').update(this.configToml).digest('hex') },
       },
-    });
+      spec: {
+        serviceAccountName: names.managerServiceAccount,
+        priorityClassName: isolation.priorityClassName,
+        // The manager is the one pod that needs an API token (to create job pods).
+        automountServiceAccountToken: true,
+        nodeSelector: isolation.scheduling.nodeSelector,
+        tolerations: isolation.scheduling.tolerations,
+        // Graceful stop (SIGQUIT in preStop) lets running jobs finish; shutdown_timeout then
+        // bounds the forceful phase. The margin covers that phase.
+        terminationGracePeriodSeconds: platform.runner.shutdownTimeoutSeconds + 60,
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: RUNNER_UID,
+          runAsGroup: RUNNER_GID,
+          fsGroup: RUNNER_GID,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        containers: [{
+          name: 'gitlab-runner',
+          image: platform.runner.image,
+          imagePullPolicy: 'IfNotPresent',
+          // config.toml comes from a read-only ConfigMap; the runner writes .runner_system_id
+          // next to it, so it runs from a copy in a writable emptyDir.
+          command: ['/bin/sh', '-c'],
+          args: [
+            `cp ${CONFIG_TEMPLATE_DIR}/config.toml ${CONFIG_DIR}/config.toml && ` +
+              `exec gitlab-runner run --config ${CONFIG_DIR}/config.toml --working-directory ${HOME_DIR}`,
+          ],
+          env: [
+            ...tenant.runners.map((runner) => ({
+              name: runnerTokenEnv(runner.name),
+              valueFrom: { secretKeyRef: { name: tenant.tokenSecretName, key: runner.tokenSecretKey ?? runner.name } },
+            })),
+            ...cache.managerEnv,
+          ],
+          ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
+          resources: { requests: quantities(resources.requests), limits: quantities(resources.limits) },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            privileged: false,
+            capabilities: { drop: ['ALL'] },
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          startupProbe: metricsProbe(5, 24),
+          livenessProbe: metricsProbe(30, 3),
+          readinessProbe: metricsProbe(10, 3),
+          lifecycle: {
+            // SIGQUIT is gitlab-runner's graceful shutdown; Kubernetes would send SIGTERM, which
+            // aborts running jobs. https://docs.gitlab.com/runner/commands/#signals
+            preStop: { exec: { command: ['/bin/sh', '-c', 'kill -QUIT 1; while kill -0 1 2>/dev/null; do sleep 1; done'] } },
+          },
+          volumeMounts: [
+            { name: 'config-template', mountPath: CONFIG_TEMPLATE_DIR, readOnly: true },
+            { name: 'config', mountPath: CONFIG_DIR },
+            { name: 'home', mountPath: HOME_DIR },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        }],
+        volumes: [
+          { name: 'config-template', configMap: { name: names.configMap } },
+          { name: 'config', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+          { name: 'home', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+          { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+        ],
+      },
+    };
+
+    const metadata = { name: names.workload, namespace: isolation.namespace, labels };
+    const selector = { matchLabels: podSelectorLabels(tenant.name, 'manager') };
+    if (isolation.layout.workloadKind === 'DaemonSet') {
+      // Variant 3: a manager on every node of the tenant's pool, each with its own `concurrent`.
+      // maxSurge 0: a node's old manager drains its jobs before the new one starts there.
+      new k8s.KubeDaemonSet(this, 'DaemonSet', {
+        metadata,
+        spec: { selector, template, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } } },
+      });
+    } else {
+      new k8s.KubeDeployment(this, 'Deployment', {
+        metadata,
+        spec: {
+          replicas: 1,
+          // Recreate: the old manager drains its jobs before the new one starts, so the tenant never
+          // runs more than `concurrent` jobs and the ResourceQuota holds (README, "Rollouts").
+          strategy: { type: 'Recreate' },
+          selector,
+          template,
+        },
+      });
+    }
   }
 }

@@ -35,6 +35,10 @@ describe.each(Object.entries(outputs))('%s', (_label, files) => {
         if (cluster.platform.gitops.tool === 'none') continue;
         distPaths.set(`${cluster.cluster ? `${cluster.cluster}/` : ''}${t.name}`, `${cluster.platform.gitops.distPath}/${cluster.cluster ? `${cluster.cluster}/` : ''}${t.name}`);
       }
+      if (cluster.platform.architecture.variant === 'sharedNamespace' && cluster.platform.gitops.tool !== 'none') {
+        const folder = `${cluster.cluster ? `${cluster.cluster}/` : ''}_shared`;
+        distPaths.set(folder, `${cluster.platform.gitops.distPath}/${folder}`);
+      }
     }
     expect(pointed).toEqual([...distPaths.values()].sort());
     for (const folder of distPaths.keys()) expect(tenantPaths).toContain(folder);
@@ -56,8 +60,12 @@ describe.each(Object.entries(outputs))('%s', (_label, files) => {
   test('tenant Namespaces can never be pruned by the delivery tool', () => {
     for (const cluster of loadClusters(CONFIG_DIRS[_label], { displayBase: ROOT })) {
       const root = cluster.cluster ? `${cluster.cluster}/` : '';
-      for (const t of cluster.tenants) {
-        const ns = parse(files.find((f) => f.path === `${root}${t.name}/namespace-${t.name}.yaml`)!.content);
+      const shared = cluster.platform.architecture.variant === 'sharedNamespace';
+      const namespaceFiles = shared
+        ? [`${root}_shared/namespace-${cluster.platform.architecture.sharedNamespace}.yaml`]
+        : cluster.tenants.map((t) => `${root}${t.name}/namespace-${t.name}.yaml`);
+      for (const file of namespaceFiles) {
+        const ns = parse(files.find((f) => f.path === file)!.content);
         const annotations = ns.metadata.annotations ?? {};
         if (cluster.platform.gitops.tool === 'argocd') expect(annotations['argocd.argoproj.io/sync-options']).toBe('Prune=false,Delete=false');
         if (cluster.platform.gitops.tool === 'flux') expect(annotations['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
@@ -78,9 +86,15 @@ describe.each(Object.entries(outputs))('%s', (_label, files) => {
           expect(files.some((f) => f.path.startsWith(`${folder}/`))).toBe(true);
           continue;
         }
+        if (folder.endsWith('_shared')) {
+          // The shared namespace folder has no workload; every tenant Kustomization waits for it.
+          expect(k.spec.healthChecks).toBeUndefined();
+          continue;
+        }
+        if (cluster.platform.architecture.variant === 'sharedNamespace') expect(k.spec.dependsOn).toContainEqual({ name: expect.stringMatching(/-shared$/) });
         const workload = k.spec.healthChecks[0];
         expect(files.map((f) => f.path)).toContain(`${folder}/${workload.kind.toLowerCase()}-${workload.name}.yaml`);
-        expect(folder).toBe(`${root}${workload.namespace}`);
+        expect(files.some((f) => f.path.startsWith(`${folder}/`) && f.content.includes(`namespace: ${workload.namespace}`))).toBe(true);
       }
     }
   });

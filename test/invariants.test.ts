@@ -7,14 +7,14 @@ import { RUNNER_ROLE_RULES } from '../lib/tenant-runner';
 import { METRICS_PORT } from '../lib/tenant-isolation';
 import { allTenants, Any, find, ofKind } from './support/synth';
 
-const CLUSTER_SCOPED = new Set(['Namespace']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'PriorityClass']);
 
 function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
-function runnerToml(objects: Any[]): Any {
-  return parseToml(find(objects, 'ConfigMap', 'gitlab-runner-config').data['config.toml']);
+function runnerToml(objects: Any[], configMap: string): Any {
+  return parseToml(find(objects, 'ConfigMap', configMap).data['config.toml']);
 }
 
 /** Tolerations in one canonical form, from either the pod spec or config.toml's table. */
@@ -33,20 +33,26 @@ function tomlTolerations(table: Record<string, string>): string[] {
 const rows = allTenants();
 const everyTenantName = rows.map(([, t]) => t.tenant.name);
 
-describe.each(rows)('%s', (_label, { tenant, objects: raw, config }) => {
+describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => {
   const objects = raw as Any[];
-  const ns = tenant.name;
-  const deployment = find(objects, 'Deployment', 'gitlab-runner');
+  const ns = layout.managerNamespace;
+  const jobNs = layout.jobNamespace;
+  const { names } = layout;
+  const deployment = find(objects, layout.workloadKind, names.workload);
   const podSpec = deployment.spec.template.spec;
   const podLabels = deployment.spec.template.metadata.labels;
-  const toml = runnerToml(objects);
+  const toml = runnerToml(objects, names.configMap);
 
-  test('every namespaced object sits in the tenant namespace, and only the Namespace is cluster-scoped', () => {
+  test('every namespaced object sits in one of the tenant\'s namespaces; only Namespace and PriorityClass are cluster-scoped', () => {
     for (const o of objects) {
       if (CLUSTER_SCOPED.has(o.kind)) expect(o.metadata.namespace).toBeUndefined();
-      else expect(`${o.kind}/${o.metadata.name}: ${o.metadata.namespace}`).toBe(`${o.kind}/${o.metadata.name}: ${ns}`);
+      else expect([ns, jobNs]).toContain(o.metadata.namespace);
     }
-    expect(ofKind(objects, 'Namespace').map((o) => o.metadata.name)).toEqual([ns]);
+    const ownNamespaces = layout.shared ? [] : [...new Set([ns, jobNs])];
+    expect(ofKind(objects, 'Namespace').map((o) => o.metadata.name)).toEqual(ownNamespaces);
+    expect(ofKind(objects, 'PriorityClass').map((o) => o.metadata.name)).toEqual(layout.shared ? [names.priorityClass] : []);
+    // Every name of a shared-namespace tenant carries the tenant prefix, so tenants never collide.
+    if (layout.shared) for (const o of objects) expect(o.metadata.name.startsWith(`${tenant.name}-`)).toBe(true);
   });
 
   test('no ClusterRole, ClusterRoleBinding or Secret is emitted, and nothing carries Secret data', () => {
@@ -78,9 +84,11 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config }) => {
     expect(RUNNER_ROLE_RULES).toHaveLength(rules.length);
   });
 
-  test('the RoleBinding binds only the manager ServiceAccount of this namespace to this Role', () => {
-    const binding = find(objects, 'RoleBinding', 'gitlab-runner');
-    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gitlab-runner' });
+  test('the Role and RoleBinding live where the job pods are and bind only this tenant\'s manager', () => {
+    const binding = find(objects, 'RoleBinding', names.roleBinding);
+    expect(binding.metadata.namespace).toBe(jobNs);
+    expect(find(objects, 'Role', names.role).metadata.namespace).toBe(jobNs);
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: podSpec.serviceAccountName, namespace: ns }]);
   });
 
@@ -95,7 +103,7 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config }) => {
   test('job pods cannot leave the namespace, node pool, service account or labels', () => {
     for (const runner of toml.runners) {
       const k = runner.kubernetes;
-      expect(k.namespace).toBe(ns);
+      expect(k.namespace).toBe(jobNs);
       for (const key of Object.keys(k).filter((key) => key.endsWith('_overwrite_allowed'))) {
         expect(`${key}=${JSON.stringify(k[key])}`).toMatch(/=(""|false)$/);
       }
@@ -103,27 +111,28 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config }) => {
       expect(k.privileged).toBe(false);
       expect(k.allow_privilege_escalation).toBe(false);
       expect(k.automount_service_account_token).toBe(false);
-      expect(k.service_account).toBe('gitlab-runner-jobs');
-      expect(k.pod_labels).toEqual({ 'tenant-runners.io/tenant': ns, 'tenant-runners.io/role': 'job', 'tenant-runners.io/runner': runner.name });
+      expect(k.service_account).toBe(names.jobServiceAccount);
+      expect(k.pod_labels).toEqual({ 'tenant-runners.io/tenant': tenant.name, 'tenant-runners.io/role': 'job', 'tenant-runners.io/runner': runner.name });
     }
-    const jobSa = find(objects, 'ServiceAccount', 'gitlab-runner-jobs');
+    const jobSa = find(objects, 'ServiceAccount', names.jobServiceAccount);
     expect(jobSa.automountServiceAccountToken).toBe(false);
+    expect(jobSa.metadata.namespace).toBe(jobNs);
   });
 
   test('the PodMonitor selects exactly the manager pod and a named container port', () => {
-    const monitor = find(objects, 'PodMonitor', 'gitlab-runner');
+    const monitor = find(objects, 'PodMonitor', names.podMonitor);
     expect(matches(monitor.spec.selector.matchLabels, podLabels)).toBe(true);
     expect(monitor.spec.namespaceSelector).toEqual({ matchNames: [ns] });
     const ports = podSpec.containers.flatMap((c: Any) => c.ports ?? []);
     for (const endpoint of monitor.spec.podMetricsEndpoints) {
       expect(ports).toContainEqual(expect.objectContaining({ name: endpoint.port, containerPort: METRICS_PORT }));
-      expect(endpoint.relabelings).toContainEqual(expect.objectContaining({ targetLabel: 'tenant', replacement: ns }));
+      expect(endpoint.relabelings).toContainEqual(expect.objectContaining({ targetLabel: 'tenant', replacement: tenant.name }));
     }
     // The manager labels do not match job pods, so job pods are never scraped.
     for (const runner of toml.runners) expect(matches(monitor.spec.selector.matchLabels, runner.kubernetes.pod_labels)).toBe(false);
   });
 
-  test('the Deployment selector matches its pod template and nothing else of the tenant', () => {
+  test('the workload selector matches its pod template and nothing else of the tenant', () => {
     expect(matches(deployment.spec.selector.matchLabels, podLabels)).toBe(true);
     for (const runner of toml.runners) expect(matches(deployment.spec.selector.matchLabels, runner.kubernetes.pod_labels)).toBe(false);
   });
@@ -133,18 +142,30 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config }) => {
     const jobLabels = toml.runners.map((r: Any) => r.kubernetes.pod_labels);
     const selects = (policy: Any, labels: Record<string, string>) => matches(policy.spec.podSelector.matchLabels ?? {}, labels);
 
-    test('a default deny covers every pod for ingress and egress', () => {
-      const deny = policies.find((p) => Object.keys(p.spec.podSelector).length === 0 && !p.spec.ingress && !p.spec.egress);
-      expect(deny?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    test('a default deny covers every pod of every namespace the tenant owns, for ingress and egress', () => {
+      for (const namespace of layout.shared ? [] : [...new Set([ns, jobNs])]) {
+        const deny = policies.find((p) => p.metadata.namespace === namespace && Object.keys(p.spec.podSelector).length === 0 && !p.spec.ingress && !p.spec.egress);
+        expect(deny?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      }
     });
 
     test('every policy selects the manager or job pods it is meant for', () => {
-      expect(selects(find(objects, 'NetworkPolicy', 'runner-manager-egress'), podLabels)).toBe(true);
+      const managerEgress = find(objects, 'NetworkPolicy', names.networkPolicy('runner-manager-egress'));
+      const jobEgress = find(objects, 'NetworkPolicy', names.networkPolicy('runner-jobs-egress'));
+      expect(managerEgress.metadata.namespace).toBe(ns);
+      expect(jobEgress.metadata.namespace).toBe(jobNs);
+      expect(selects(managerEgress, podLabels)).toBe(true);
       for (const labels of jobLabels) {
-        expect(selects(find(objects, 'NetworkPolicy', 'runner-jobs-egress'), labels)).toBe(true);
-        expect(selects(find(objects, 'NetworkPolicy', 'runner-manager-egress'), labels)).toBe(false);
+        expect(selects(jobEgress, labels)).toBe(true);
+        expect(selects(managerEgress, labels)).toBe(false);
       }
-      expect(selects(find(objects, 'NetworkPolicy', 'runner-jobs-egress'), podLabels)).toBe(false);
+      expect(selects(jobEgress, podLabels)).toBe(false);
+      // Policies that select pods by label (rather than all pods of a namespace of the tenant's
+      // own) always include the tenant label, so in a shared namespace they never reach another tenant.
+      for (const p of policies) {
+        if (Object.keys(p.spec.podSelector).length === 0) expect(layout.shared).toBe(false);
+        else expect(p.spec.podSelector.matchLabels['tenant-runners.io/tenant']).toBe(tenant.name);
+      }
     });
 
     test('ingress exists only to the manager metrics port, only from the monitoring namespace', () => {
@@ -208,7 +229,7 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config }) => {
 
   test('config changes roll the pod, and running jobs get the shutdown timeout to finish', () => {
     const { createHash } = require('node:crypto');
-    const text = find(objects, 'ConfigMap', 'gitlab-runner-config').data['config.toml'];
+    const text = find(objects, 'ConfigMap', names.configMap).data['config.toml'];
     expect(deployment.spec.template.metadata.annotations['checksum/config']).toBe(createHash('sha256').update(text).digest('hex'));
     expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(toml.shutdown_timeout);
     expect(podSpec.containers[0].lifecycle.preStop.exec.command.join(' ')).toContain('kill -QUIT 1');

@@ -2,7 +2,7 @@ import { parse as parseToml } from 'smol-toml';
 import { allTenants, find } from './support/synth';
 import { validateObject, validateRunnerToml } from './support/validate';
 
-describe.each(allTenants())('%s', (_label, { objects }) => {
+describe.each(allTenants())('%s', (_label, { objects, layout }) => {
   test.each(objects.map((o) => [`${o.kind} ${o.metadata.name}`, o]))(
     '%s validates against the Kubernetes 1.28 / CRD schema',
     (_name, object) => {
@@ -11,7 +11,7 @@ describe.each(allTenants())('%s', (_label, { objects }) => {
   );
 
   test('config.toml validates against the gitlab-runner 19.3 schema', () => {
-    const toml = find(objects, 'ConfigMap', 'gitlab-runner-config').data['config.toml'];
+    const toml = find(objects, 'ConfigMap', layout.names.configMap).data['config.toml'];
     expect(validateRunnerToml(toml)).toEqual([]);
   });
 });

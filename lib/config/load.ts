@@ -11,6 +11,7 @@ import { ConfigError, ConfigProblem } from './errors';
 import { Platform, PlatformSchema, Tenant, TenantSchema } from './schema';
 import { hasPath, problemAt, readSource, SourceFile } from './source';
 import { describeIssue } from './issues';
+import { tenantLayout } from '../layout';
 
 /** A tenant as the constructs consume it: validated, defaults applied, derived values resolved. */
 export interface TenantConfig extends Tenant {
@@ -18,6 +19,8 @@ export interface TenantConfig extends Tenant {
   readonly file: string;
   /** Registry repository Kaniko uses as `--cache-repo`. */
   readonly kanikoCacheRepo: string;
+  /** Secret with the runner tokens (default depends on the architecture). */
+  readonly tokenSecretName: string;
 }
 
 export interface LoadedConfig {
@@ -71,6 +74,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
         ...tenant,
         file: source.file,
         kanikoCacheRepo: tenant.cache.kaniko.repo ?? `${platform.registry.host}/${tenant.name}/cache`,
+        tokenSecretName: tenant.tokenSecretName ?? tenantLayout(platform, tenant).names.tokenSecret,
       },
     });
   }

@@ -7,6 +7,7 @@ import { ConfigProblem } from './errors';
 import type { TenantConfig } from './load';
 import { Platform } from './schema';
 import { problemAt, SourceFile } from './source';
+import { tenantLayout } from '../layout';
 
 interface Entry {
   readonly config: TenantConfig;
@@ -48,7 +49,18 @@ export function checkTenants(platform: Platform, entries: readonly Entry[]): Con
     firstBy.set(`name\0${t.name}`, entry);
     claim('bucket', t.cache.s3.bucket, entry, ['cache', 's3', 'bucket'], (o) => `bucket '${t.cache.s3.bucket}' is already used by tenant '${o.config.name}' (${o.source.file}); every tenant needs its own bucket`);
     claim('repo', t.kanikoCacheRepo, entry, ['cache', 'kaniko', 'repo'], (o) => `Kaniko cache repo '${t.kanikoCacheRepo}' is already used by tenant '${o.config.name}' (${o.source.file})`);
+    if (platform.architecture.variant === 'sharedNamespace') {
+      // One namespace for all: a token Secret name used twice would hand one tenant's tokens to another.
+      claim('tokens', t.tokenSecretName, entry, ['tokenSecretName'], (o) => `token Secret '${t.tokenSecretName}' is already used by tenant '${o.config.name}' (${o.source.file}); in the shared namespace every tenant needs its own`);
+    }
     claim('labels', labelSetKey(t.nodes.labels), entry, ['nodes', 'labels'], (o) => `node labels are identical to tenant '${o.config.name}' (${o.source.file}); the two tenants would share nodes`);
+  }
+  // `<tenant>-build` namespaces must not be another tenant's namespace.
+  const names = new Map(entries.map((e) => [e.config.name, e]));
+  for (const entry of entries) {
+    const layout = tenantLayout(platform, entry.config);
+    const other = layout.separateBuildNamespace ? names.get(layout.jobNamespace) : undefined;
+    if (other) problems.push(problemAt(entry.source, ['name'], `build namespace '${layout.jobNamespace}' is the namespace of tenant '${other.config.name}' (${other.source.file}); rename one of them`));
   }
   // A tenant whose node labels are a strict subset of another's selects that tenant's nodes too.
   for (const a of entries) {

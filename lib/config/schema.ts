@@ -187,8 +187,10 @@ export const TenantSchema = z.strictObject({
       .describe('Labels of the tenant nodes; job and manager pods get them as nodeSelector'),
     taints: z.array(taint).default([]).describe('Taints of the tenant nodes; pods tolerate exactly these'),
     allowUntainted: z.boolean().default(false).describe('Accept nodes without taints (other workloads could share them)'),
+    maxNodes: z.number().int().min(1).max(1000).default(1).describe('daemonSet variant: nodes in the pool; each runs a manager with its own concurrent, and the quota allows all of them'),
   }),
-  tokenSecretName: dnsLabel(253).default('gitlab-runner-tokens').describe('Existing Secret in the tenant namespace holding one runner token per key'),
+  separateBuildNamespace: z.boolean().optional().describe('Overrides architecture.separateBuildNamespace for this tenant'),
+  tokenSecretName: dnsLabel(253).optional().describe('Existing Secret with one runner token per key (default gitlab-runner-tokens; <tenant>-gitlab-runner-tokens in the sharedNamespace variant)'),
   runners: z.array(RunnerSchema).min(1),
   cache: z.strictObject({
     s3: z.strictObject({
@@ -300,6 +302,19 @@ export const PlatformSchema = z.strictObject({
       namespace: dnsLabel().default('monitoring').describe('Namespace of Prometheus; the only source allowed to scrape runners'),
       podMonitorLabels: labels.default({}).describe('Labels your Prometheus podMonitorSelector matches'),
       scrapeInterval: z.string().regex(/^[0-9]+(ms|s|m|h)$/, { message: 'must be a duration such as 30s' }).default('30s'),
+    })
+    .prefault({}),
+  architecture: z
+    .strictObject({
+      variant: z
+        .enum(['namespacePerTenant', 'sharedNamespace', 'daemonSet'])
+        .default('namespacePerTenant')
+        .describe('1 namespacePerTenant (recommended), 2 sharedNamespace (weaker: one namespace for all managers), 3 daemonSet (a manager on every tenant node)'),
+      sharedNamespace: dnsLabel().default('gitlab-runners').describe('Namespace of all runner managers and jobs in the sharedNamespace variant'),
+      separateBuildNamespace: z
+        .boolean()
+        .default(false)
+        .describe('Manager in <tenant> at Pod Security restricted, job pods in <tenant>-build at baseline (namespacePerTenant and daemonSet)'),
     })
     .prefault({}),
   gitops: z

@@ -81,6 +81,8 @@ export interface KubernetesConfig {
   node_tolerations_overwrite_allowed: '';
   pod_labels: Record<string, string>;
   pod_labels_overwrite_allowed: '';
+  /** Scopes the tenant's quota in the shared namespace (variant 2). */
+  priority_class_name?: string;
   pod_annotations_overwrite_allowed: '';
   pod_security_context: { seccomp_profile: { type: 'RuntimeDefault' } };
   build_container_security_context: SecurityContextConfig;

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { ClusterConfig, loadClusters, TenantConfig } from '../../lib/config/load';
+import { TenantLayout, tenantLayout } from '../../lib/layout';
 import { ManifestObject, synthesizeTenant } from '../../lib/synth';
 
 export const ROOT = path.join(__dirname, '..', '..');
@@ -9,6 +10,8 @@ export const VALID_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'valid');
 export interface SynthesizedTenant {
   readonly config: ClusterConfig;
   readonly tenant: TenantConfig;
+  /** Namespaces, names and workload kind of the tenant in its architecture. */
+  readonly layout: TenantLayout;
   readonly objects: ManifestObject[];
 }
 
@@ -17,6 +20,9 @@ export const CONFIG_DIRS: Record<string, string> = {
   example: EXAMPLE_CONFIG,
   'fixture mixed': path.join(VALID_FIXTURES, 'mixed'),
   'fixture clusters': path.join(VALID_FIXTURES, 'clusters'),
+  'variant 1 split build namespace': path.join(VALID_FIXTURES, 'variant-split'),
+  'variant 2 shared namespace': path.join(VALID_FIXTURES, 'variant-shared'),
+  'variant 3 daemonSet': path.join(VALID_FIXTURES, 'variant-daemonset'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();
@@ -25,7 +31,7 @@ export function synthesizeDir(dir: string): SynthesizedTenant[] {
   let result = cache.get(dir);
   if (!result) {
     result = loadClusters(dir, { displayBase: ROOT }).flatMap((config) =>
-      config.tenants.map((tenant) => ({ config, tenant, objects: synthesizeTenant(config.platform, tenant) })));
+      config.tenants.map((tenant) => ({ config, tenant, layout: tenantLayout(config.platform, tenant), objects: synthesizeTenant(config.platform, tenant) })));
     cache.set(dir, result);
   }
   return result;

@@ -27,6 +27,7 @@ const KUBERNETES_MODELS: Record<string, () => Validator> = {
   'v1/LimitRange': () => require('kubernetes-models/v1').LimitRange,
   'apps/v1/Deployment': () => require('kubernetes-models/apps/v1').Deployment,
   'apps/v1/DaemonSet': () => require('kubernetes-models/apps/v1').DaemonSet,
+  'scheduling.k8s.io/v1/PriorityClass': () => require('kubernetes-models/scheduling.k8s.io/v1').PriorityClass,
   'networking.k8s.io/v1/NetworkPolicy': () => require('kubernetes-models/networking.k8s.io/v1').NetworkPolicy,
   'rbac.authorization.k8s.io/v1/Role': () => require('kubernetes-models/rbac.authorization.k8s.io/v1').Role,
   'rbac.authorization.k8s.io/v1/RoleBinding': () => require('kubernetes-models/rbac.authorization.k8s.io/v1').RoleBinding,

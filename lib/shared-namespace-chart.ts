@@ -1,0 +1,38 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import type { TenantConfig } from './config/load';
+import { Platform } from './config/schema';
+import { annotateForDelivery } from './gitops';
+import { defaultDenySpec, dnsEgressSpec, largestBuild, limitRangeSpec, podSecurityLabels } from './tenant-isolation';
+
+/** Folder of `dist/` (per cluster) with the shared namespace of variant 2. */
+export const SHARED_DIR = '_shared';
+
+export interface SharedNamespaceChartProps {
+  readonly platform: Platform;
+  readonly tenants: readonly TenantConfig[];
+}
+
+/**
+ * Variant 2's one namespace for every tenant's runner manager and jobs: the Namespace (Pod
+ * Security baseline, because Kaniko jobs run there), the namespace-wide default deny and DNS
+ * policies, and a LimitRange whose maximum is the largest container any tenant configures. Each
+ * tenant chart adds its own policies, PriorityClass and quota scoped to it.
+ */
+export class SharedNamespaceChart extends Chart {
+  constructor(scope: Construct, id: string, props: SharedNamespaceChartProps) {
+    super(scope, id, { disableResourceNameHashes: true, labels: { 'app.kubernetes.io/managed-by': 'tenant-runners', 'app.kubernetes.io/part-of': 'tenant-runners' } });
+    const { platform, tenants } = props;
+    const namespace = platform.architecture.sharedNamespace;
+    new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: namespace, labels: podSecurityLabels('baseline') } });
+    new k8s.KubeNetworkPolicy(this, 'DefaultDeny', { metadata: { name: 'default-deny-all', namespace }, spec: defaultDenySpec() });
+    new k8s.KubeNetworkPolicy(this, 'AllowDns', { metadata: { name: 'allow-dns', namespace }, spec: dnsEgressSpec(platform) });
+    const containers = tenants.flatMap((t) => t.runners.flatMap((r) => [r.resources.build, r.resources.helper, r.resources.service]));
+    new k8s.KubeLimitRange(this, 'LimitRange', {
+      metadata: { name: 'gitlab-runner-jobs', namespace },
+      spec: limitRangeSpec([...containers, platform.runner.resources], largestBuild(tenants)),
+    });
+    annotateForDelivery(this, platform.gitops.tool);
+  }
+}
