@@ -1,15 +1,24 @@
-// Bundles main.ts into build/synth.js with esbuild: transpile-only (type checking is `npm run
-// typecheck`, part of `npm test`), so `npm run synth` starts in milliseconds and loads no
-// TypeScript compiler.
+// Bundles the entry points into build/ with esbuild: transpile-only (type checking is `npm run
+// typecheck`, part of `npm test`), so `npm run synth` and `npm run buckets` start in milliseconds
+// and load no TypeScript compiler.
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['main.ts'],
-  outfile: 'build/synth.js',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-});
+const entries = [
+  ['main.ts', 'build/synth.js'],
+  ['scripts/buckets/cli.ts', 'build/buckets.js'],
+];
+
+await Promise.all(
+  entries.map(([entry, outfile]) =>
+    build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      sourcemap: 'linked',
+      logLevel: 'warning',
+    }),
+  ),
+);
