@@ -11,7 +11,7 @@ describe.each(allTenants())('%s', (_label, { objects }) => {
   );
 
   test('config.toml validates against the gitlab-runner 19.3 schema', () => {
-    const toml = (find(objects, 'ConfigMap', 'gitlab-runner-config') as { data: Record<string, string> }).data['config.toml'];
+    const toml = (find(objects, 'ConfigMap', 'gitlab-runner-config') as unknown as { data: Record<string, string> }).data['config.toml'];
     expect(validateRunnerToml(toml)).toEqual([]);
   });
 });
@@ -40,7 +40,7 @@ describe('the validators themselves', () => {
 
   test('fails when config.toml has a misspelled key', () => {
     const [, { objects }] = allTenants()[0];
-    const toml = (find(objects, 'ConfigMap', 'gitlab-runner-config') as { data: Record<string, string> }).data['config.toml'];
+    const toml = (find(objects, 'ConfigMap', 'gitlab-runner-config') as unknown as { data: Record<string, string> }).data['config.toml'];
     expect(parseToml(toml)).toBeTruthy();
     expect(validateRunnerToml(toml.replace('node_selector_overwrite_allowed', 'node_selectors_overwrite_allowed')).join('\n')).toMatch(/additional/);
     expect(validateRunnerToml(toml.replace('BucketName', 'bucket_name'))).not.toEqual([]);
