@@ -7,6 +7,7 @@ import {
   CreateBucketCommand,
   GetBucketEncryptionCommand,
   GetBucketLifecycleConfigurationCommand,
+  GetBucketLocationCommand,
   GetBucketOwnershipControlsCommand,
   GetBucketPolicyCommand,
   GetBucketTaggingCommand,
@@ -109,6 +110,11 @@ export async function readBucket(client: S3Client, spec: BucketSpec, endpoint: s
     const status = statusOf(error);
     if (status === 404 || nameOf(error) === 'NotFound' || nameOf(error) === 'NoSuchBucket') return undefined;
     if (status === 403) {
+      // HEAD responses have no body, so a rejected key and a foreign bucket look alike; a GET
+      // tells them apart by its error code.
+      await client.send(new GetBucketLocationCommand({ Bucket })).catch((probe: unknown) => {
+        if (CREDENTIAL_ERRORS.includes(nameOf(probe) ?? '')) throw describeError(probe, `HeadBucket ${Bucket}`, spec, endpoint);
+      });
       // S3 answers 403 to HeadBucket for a bucket of another account; it is never adopted.
       throw new BucketError(
         'foreign-bucket',
@@ -341,19 +347,25 @@ function wrongRegion(spec: BucketSpec, actualRegion: string | undefined): Bucket
   );
 }
 
+const CREDENTIAL_ERRORS = ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired'];
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError', 'RequestTimeout']);
+
+const NETWORK_CODE_IN_TEXT = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\b/;
 
 /** Turns an SDK error into a {@link BucketError} whose message says what happened and what to do. */
 export function describeError(error: unknown, action: string, spec: BucketSpec, endpoint: string | undefined): BucketError {
   const name = nameOf(error) ?? 'Error';
   const status = statusOf(error);
-  const code = (error as { code?: string } | undefined)?.code;
+  // The code can be lost when the retry layer wraps an error from another realm (Jest's sandbox
+  // does this), but it is still in the message.
+  const code = (error as { code?: string } | undefined)?.code ?? NETWORK_CODE_IN_TEXT.exec(errorText(error))?.[1];
   if (status === 301 || name === 'PermanentRedirect') {
     const headers = (error as { $response?: { headers?: Record<string, string> } }).$response?.headers ?? {};
     return wrongRegion(spec, headers['x-amz-bucket-region']);
   }
   if (name === 'CredentialsProviderError') return new BucketError('credentials', `${action}: no AWS credentials found (${errorText(error)})`);
-  if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken'].includes(name)) {
+  if (CREDENTIAL_ERRORS.includes(name)) {
     return new BucketError('credentials', `${action}: the credentials were rejected (${name}); check AWS_PROFILE / AWS_ACCESS_KEY_ID or the role session`);
   }
   if (status === 403 || name === 'AccessDenied') {
@@ -366,8 +378,10 @@ export function describeError(error: unknown, action: string, spec: BucketSpec, 
   return new BucketError('other', `${action}: ${name}${status !== undefined ? ` (HTTP ${status})` : ''}: ${errorText(error)}`);
 }
 
+// Duck-typed rather than instanceof Error: errors can come from another realm.
 function nameOf(error: unknown): string | undefined {
-  return error instanceof Error ? error.name : undefined;
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' ? name : undefined;
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -377,5 +391,6 @@ function statusOf(error: unknown): number | undefined {
 }
 
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = (error as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : String(error);
 }
