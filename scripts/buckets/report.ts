@@ -49,7 +49,7 @@ export function summaryTable(run: RunResult): string {
     failed > 0
       ? `${failed} of ${run.results.length} tenants failed`
       : changed === 0
-        ? `no changes: all ${run.results.length} buckets are as configured`
+        ? `no changes: ${run.results.length === 1 ? 'the bucket is' : `all ${run.results.length} buckets are`} as configured`
         : run.command === 'plan'
           ? `${changed} of ${run.results.length} buckets would change; run apply to converge them`
           : `${changed} of ${run.results.length} buckets changed`;
