@@ -28,6 +28,7 @@ export interface CliOptions {
 /** Wrong usage; the message says what is allowed. */
 export class UsageError extends Error {}
 
+/** The help text, printed with `--help` and after a usage error. */
 export const USAGE = `usage: npm run buckets -- [plan|apply|policy] [options]
 
   plan               show what apply would change (default; --dry-run is the same)
@@ -100,8 +101,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     options = parseCli(argv);
   } catch (error) {
     const message = (error as Error).message;
-    io.err(message ? `${message}\n\n${USAGE}` : USAGE);
-    return message ? 2 : 0;
+    if (!message) {
+      io.out(USAGE);
+      return 0;
+    }
+    io.err(`${message}\n\n${USAGE}`);
+    return 2;
   }
   let tenants: readonly TenantConfig[];
   let platform;

@@ -5,14 +5,19 @@
 import type { Platform } from '../../lib/config/schema';
 import type { TenantConfig } from '../../lib/config/load';
 
-/** Tag keys written on every bucket; `tenant` lets cost reports and audits attribute the bucket. */
+/** Tag key naming the tenant, so cost reports and audits can attribute the bucket. */
 export const TAG_TENANT = 'tenant';
+/** Tag key marking buckets this tool converges. */
 export const TAG_MANAGED_BY = 'managed-by';
+/** Value of {@link TAG_MANAGED_BY}. */
 export const MANAGED_BY = 'tenant-runners';
 
-/** Lifecycle rule ids; stable, because a rename would read as "remove one rule, add another". */
+// Lifecycle rule ids are a contract: a rename would read as "remove one rule, add another".
+/** Lifecycle rule expiring the runner cache under `cache/`. */
 export const RULE_CACHE = 'tenant-runners-cache-expiry';
+/** Lifecycle rule expiring Kaniko layer-cache registry storage under `layers/`. */
 export const RULE_LAYERS = 'tenant-runners-layers-expiry';
+/** Lifecycle rule aborting incomplete multipart uploads anywhere in the bucket. */
 export const RULE_ABORT_MULTIPART = 'tenant-runners-abort-incomplete-multipart';
 
 /** Days after which an unfinished multipart upload (a cancelled job's cache push) is removed. */

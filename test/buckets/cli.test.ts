@@ -1,4 +1,6 @@
 /** Command-line parsing, the policy command end to end, and the human-readable report. */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { main, parseCli, UsageError } from '../../scripts/buckets/cli';
 import { progressLines, summaryTable } from '../../scripts/buckets/report';
 import type { RunResult, TenantResult } from '../../scripts/buckets/run';
@@ -67,6 +69,19 @@ describe('main', () => {
     const result = await cli(['plan', '--config', dir]);
     expect(result.code).toBe(2);
     expect(result.err).toMatch(/cache\.s3\.expireAfterDays/);
+  });
+
+  test('--help prints the usage on stdout and exits 0', async () => {
+    const result = await cli(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/^usage: npm run buckets -- \[plan\|apply\|policy\]/);
+  });
+
+  test('the esbuild bundle behind `npm run buckets` runs: policy for the shipped example tenant', () => {
+    const root = path.join(__dirname, '..', '..');
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root });
+    const out = execFileSync(process.execPath, ['build/buckets.js', 'policy', '--tenant', 'tenant-1'], { cwd: root, encoding: 'utf8' });
+    expect(JSON.parse(out).Statement[0].Resource).toBe('arn:aws:s3:::tenant-1-cache/*');
   });
 
   test('fails with exit code 2 and the usage for a bad option', async () => {

@@ -11,7 +11,9 @@
 import { CreateBucketCommand, DeleteBucketCommand, HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import * as net from 'node:net';
 import { main } from '../../scripts/buckets/cli';
+import { desiredBucket } from '../../scripts/buckets/desired';
 import { runBuckets, RunOptions, RunResult } from '../../scripts/buckets/run';
+import { readBucket } from '../../scripts/buckets/s3';
 import { loadConfig, LoadedConfig } from '../../lib/config/load';
 import { isWrite, loadFixture, recordRequests, SentRequest, TenantFixture, useCredentials, writeConfig } from './support/fixtures';
 import { ACCOUNT, OTHER_ACCOUNT, SeenRequest, startS3Server, TestS3Server } from './support/s3-server';
@@ -410,6 +412,20 @@ describe('safety', () => {
     });
     expect(server.writes('raced-cache').map((r) => [r.method, r.query, r.status])).toEqual([['PUT', '', 409]]);
     expect(run.failed).toBe(true);
+  });
+
+  test('fails against AWS (no endpoint configured) when a setting is answered as not implemented, instead of skipping it', async () => {
+    // GIVEN an existing bucket, read as if the client talked to AWS
+    const config = loadFixture([{ name: 'strict' }]);
+    await buckets('apply', config);
+    const spec = desiredBucket(config.tenants[0]!, config.platform);
+    // WHEN / THEN
+    await withClient(ACCOUNT, async (client) => {
+      await expect(readBucket(client, spec, undefined)).rejects.toMatchObject({ kind: 'unsupported', message: expect.stringMatching(/public access block of strict-cache: not implemented/) });
+      // The same answers from a configured S3-compatible endpoint are tolerated and reported.
+      const actual = await readBucket(client, spec, server.endpoint);
+      expect(actual!.publicAccessBlock).toEqual({ state: 'unsupported', detail: `${server.endpoint} does not implement public access block (NotImplemented, HTTP 501)` });
+    });
   });
 });
 
