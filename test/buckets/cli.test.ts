@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import { main, parseCli, UsageError } from '../../scripts/buckets/cli';
 import { progressLines, summaryTable } from '../../scripts/buckets/report';
 import type { RunResult, TenantResult } from '../../scripts/buckets/run';
-import { writeConfig } from './support/fixtures';
+import { removeConfigs, writeConfig } from './support/fixtures';
+
+afterAll(removeConfigs);
 
 async function cli(args: string[]) {
   const out: string[] = [];
@@ -57,14 +59,14 @@ describe('main', () => {
     expect(JSON.parse(result.out).Statement[1]).toEqual({ Sid: 'CacheBucketList', Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::two-cache' });
   });
 
-  test('fails with exit code 2 for an unknown tenant, naming it', async () => {
+  test('fails when the tenant is unknown: exit code 2, naming it', async () => {
     const dir = writeConfig([{ name: 'one' }]);
     const result = await cli(['plan', '--tenant', 'nobody', '--config', dir]);
     expect(result.code).toBe(2);
     expect(result.err).toMatch(/no tenant named nobody/);
   });
 
-  test('fails with exit code 2 and the loader message for invalid configuration', async () => {
+  test('fails when the configuration is invalid: exit code 2 and the loader message', async () => {
     const dir = writeConfig([{ name: 'one', expireAfterDays: 0 }]);
     const result = await cli(['plan', '--config', dir]);
     expect(result.code).toBe(2);
@@ -84,7 +86,7 @@ describe('main', () => {
     expect(JSON.parse(out).Statement[0].Resource).toBe('arn:aws:s3:::tenant-1-cache/*');
   });
 
-  test('fails with exit code 2 and the usage for a bad option', async () => {
+  test('fails when an option is bad: exit code 2 and the usage', async () => {
     const result = await cli(['--concurrency', '-1']);
     expect(result.code).toBe(2);
     expect(result.err).toMatch(/usage: npm run buckets/);

@@ -1,6 +1,8 @@
 /** `npm run buckets -- policy --tenant NAME`: the runner role's least-privilege IAM policy. */
 import { PolicyInputError, runnerPolicy } from '../../scripts/buckets/iam';
-import { loadFixture, TenantFixture } from './support/fixtures';
+import { removeConfigs, loadFixture, TenantFixture } from './support/fixtures';
+
+afterAll(removeConfigs);
 
 function policyFor(tenant: Partial<TenantFixture> = {}, s3: Record<string, unknown> = {}) {
   const { platform, tenants } = loadFixture([{ name: 'acme', ...tenant }], s3);

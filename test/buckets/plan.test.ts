@@ -2,7 +2,9 @@
 import { desiredBucket, BucketSpec } from '../../scripts/buckets/desired';
 import { ActualBucket, canonicalJson, isNoop, planBucket, tagsToWrite } from '../../scripts/buckets/plan';
 import { fromSdkRule } from '../../scripts/buckets/s3';
-import { loadFixture, TenantFixture } from './support/fixtures';
+import { removeConfigs, loadFixture, TenantFixture } from './support/fixtures';
+
+afterAll(removeConfigs);
 
 function specFor(tenant: Partial<TenantFixture> = {}, s3: Record<string, unknown> = {}): BucketSpec {
   const { platform, tenants } = loadFixture([{ name: 'acme', ...tenant }], s3);

@@ -15,7 +15,7 @@ import { desiredBucket } from '../../scripts/buckets/desired';
 import { runBuckets, RunOptions, RunResult } from '../../scripts/buckets/run';
 import { readBucket } from '../../scripts/buckets/s3';
 import { loadConfig, LoadedConfig } from '../../lib/config/load';
-import { isWrite, loadFixture, recordRequests, SentRequest, TenantFixture, useCredentials, writeConfig } from './support/fixtures';
+import { isWrite, loadFixture, recordRequests, removeConfigs, SentRequest, TenantFixture, useCredentials, writeConfig } from './support/fixtures';
 import { ACCOUNT, OTHER_ACCOUNT, SeenRequest, startS3Server, TestS3Server } from './support/s3-server';
 import { emulateSettings, EmulatedBucket, EmulatedCall } from './support/settings-emulator';
 
@@ -34,6 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.stop();
   restoreCredentials();
+  removeConfigs();
 });
 
 beforeEach(() => {
@@ -414,7 +415,7 @@ describe('safety', () => {
     expect(run.failed).toBe(true);
   });
 
-  test('fails against AWS (no endpoint configured) when a setting is answered as not implemented, instead of skipping it', async () => {
+  test('fails when AWS (no endpoint configured) answers a setting as not implemented, instead of skipping it', async () => {
     // GIVEN an existing bucket, read as if the client talked to AWS
     const config = loadFixture([{ name: 'strict' }]);
     await buckets('apply', config);
@@ -461,7 +462,7 @@ describe('robustness', () => {
     expect(run.results[0]!.error!.message).toMatch(/bucket elsewhere-cache is in region us-west-2, but s3.region in platform.yaml is eu-central-1/);
   });
 
-  test('fails with a clear message when the endpoint is unreachable', async () => {
+  test('fails when the endpoint is unreachable, with a clear message', async () => {
     const closedPort = await new Promise<number>((resolve) => {
       const probe = net.createServer().listen(0, '127.0.0.1', () => {
         const { port } = probe.address() as net.AddressInfo;
@@ -473,7 +474,7 @@ describe('robustness', () => {
     expect(run.results[0]!.error!.message).toMatch(new RegExp(`cannot reach http://127.0.0.1:${closedPort} \\(ECONNREFUSED\\) after 5 attempts`));
   });
 
-  test('fails before any request when the default chain finds no credentials', async () => {
+  test('fails when the default chain finds no credentials, before any request', async () => {
     const restore = useCredentials(undefined);
     try {
       const dir = writeConfig([{ name: 'nocreds' }]);

@@ -20,9 +20,17 @@ export interface TenantFixture {
   readonly auth?: Record<string, string>;
 }
 
+const written: string[] = [];
+
+/** Removes every directory {@link writeConfig} made; call it in afterAll. */
+export function removeConfigs(): void {
+  for (const dir of written.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
 /** Writes `platform.yaml` and one file per tenant into a new temp directory; returns the directory. */
 export function writeConfig(tenants: readonly TenantFixture[], s3: Record<string, unknown> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buckets-config-'));
+  written.push(dir);
   fs.mkdirSync(path.join(dir, 'tenants'));
   const platform = {
     gitlab: { url: 'https://gitlab.example.com', egressCidrs: ['203.0.113.10/32'] },
