@@ -1,18 +1,25 @@
-// Bundles main.ts into build/synth.js (and the helper commands into build/) with esbuild: transpile-only (type checking is `npm run
-// typecheck`, part of `npm test`), so `npm run synth` starts in milliseconds and loads no
-// TypeScript compiler.
+// Bundles the entry points into build/ with esbuild: transpile-only (type checking is `npm run
+// typecheck`, part of `npm test`), so `npm run synth` and `npm run buckets` start in milliseconds
+// and load no TypeScript compiler.
 import { build } from 'esbuild';
 
-const common = {
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-};
+const entries = [
+  ['main.ts', 'build/synth.js'],
+  ['scripts/schema.ts', 'build/schema.js'],
+  ['scripts/buckets/cli.ts', 'build/buckets.js'],
+];
 
-await Promise.all([
-  build({ ...common, entryPoints: ['main.ts'], outfile: 'build/synth.js' }),
-  build({ ...common, entryPoints: ['scripts/schema.ts'], outfile: 'build/schema.js' }),
-]);
+await Promise.all(
+  entries.map(([entry, outfile]) =>
+    build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      sourcemap: 'linked',
+      logLevel: 'warning',
+    }),
+  ),
+);

@@ -203,6 +203,13 @@ export const TenantSchema = z.strictObject({
         })
         .prefault({}),
       expireAfterDays: z.number().int().min(1).max(3650).default(14).describe('Lifecycle expiry of cache objects (bucket setup)'),
+      layersExpireAfterDays: z
+        .number()
+        .int()
+        .min(1)
+        .max(3650)
+        .default(30)
+        .describe('Lifecycle expiry of Kaniko layer-cache registry storage under layers/ (bucket setup); kept longer than cache/ because base layers change rarely'),
     }),
     kaniko: z
       .strictObject({
