@@ -13,7 +13,21 @@ export const names = {
   podMonitor: 'gitlab-runner',
   resourceQuota: 'gitlab-runner-jobs',
   limitRange: 'gitlab-runner-jobs',
+  /** Deployment, Service and ServiceAccount of the Kaniko cache registry (cache.kaniko.mode s3). */
+  cacheRegistry: 'kaniko-cache-registry',
+  cacheRegistryConfigMap: 'kaniko-cache-registry-config',
 } as const;
+
+/** Port of the Kaniko cache registry Service and container (the distribution registry's default). */
+export const CACHE_REGISTRY_PORT = 5000;
+
+/**
+ * `host:port` of a tenant's Kaniko cache registry, as job pods reach it. `<service>.<namespace>.svc`
+ * resolves through every pod's DNS search path without assuming the cluster domain.
+ */
+export function cacheRegistryHost(namespace: string): string {
+  return `${names.cacheRegistry}.${namespace}.svc:${CACHE_REGISTRY_PORT}`;
+}
 
 /** Environment variable that carries a runner's token into config.toml (`token = "${...}"`). */
 export function runnerTokenEnv(runner: string): string {

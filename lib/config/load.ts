@@ -11,6 +11,7 @@ import { ConfigError, ConfigProblem } from './errors';
 import { Platform, PlatformSchema, Tenant, TenantSchema } from './schema';
 import { hasPath, problemAt, readSource, SourceFile } from './source';
 import { describeIssue } from './issues';
+import { cacheRegistryHost } from '../names';
 
 /** A tenant as the constructs consume it: validated, defaults applied, derived values resolved. */
 export interface TenantConfig extends Tenant {
@@ -65,7 +66,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
       config: {
         ...tenant,
         file: source.file,
-        kanikoCacheRepo: tenant.cache.kaniko.repo ?? `${platform.registry.host}/${tenant.name}/cache`,
+        kanikoCacheRepo: kanikoCacheRepo(platform, tenant),
       },
     });
   }
@@ -81,6 +82,15 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
 interface Location extends SourceFile {
   /** Where the validated object sits inside this file (e.g. platform.yaml's `defaults`). */
   readonly prefix?: readonly PropertyKey[];
+}
+
+/**
+ * Kaniko's `--cache-repo`: in `registry` mode the configured repo or `<registry.host>/<tenant>/cache`
+ * (a project per tenant); in `s3` mode the tenant's own cache registry Service.
+ */
+function kanikoCacheRepo(platform: Platform, tenant: Tenant): string {
+  if (tenant.cache.kaniko.mode === 's3') return `${cacheRegistryHost(tenant.name)}/cache`;
+  return tenant.cache.kaniko.repo ?? `${platform.registry.host}/${tenant.name}/cache`;
 }
 
 function validate<S extends z.ZodType>(schema: S, value: unknown, locations: readonly Location[], problems: ConfigProblem[]): z.output<S> | undefined {
