@@ -147,6 +147,7 @@ export class TenantIsolation extends Construct {
     });
 
     const all = tenant.runners.flatMap((r) => [r.resources.build, r.resources.helper, r.resources.service]).concat(platform.runner.resources);
+    if (tenant.cache.kaniko.mode === 's3') all.push(platform.kaniko.cacheRegistry.resources);
     const max = (key: 'cpu' | 'memory') => Math.max(...all.map((res) => parseQuantity(res.limits[key])));
     const largestBuild = maxBy(tenant.runners.map((r) => r.resources.build), (res) => parseQuantity(res.limits.memory));
     new k8s.KubeLimitRange(this, 'LimitRange', {
@@ -166,7 +167,8 @@ export class TenantIsolation extends Construct {
 
 /**
  * The ResourceQuota a tenant needs: `concurrent` jobs of the largest configured size (build +
- * helper + `servicesPerJob` services), plus the runner manager. No LoadBalancer or NodePort
+ * helper + `servicesPerJob` services), plus the runner manager and, with `cache.kaniko.mode: s3`,
+ * the Kaniko cache registry. No LoadBalancer or NodePort
  * Services: nothing in a runner namespace is exposed outside the cluster.
  */
 export function computeQuota(platform: Platform, tenant: TenantConfig): Record<string, string> {
@@ -174,10 +176,14 @@ export function computeQuota(platform: Platform, tenant: TenantConfig): Record<s
     parseQuantity(r.resources.build[side][key]) +
     parseQuantity(r.resources.helper[side][key]) +
     tenant.quota.servicesPerJob * parseQuantity(r.resources.service[side][key]);
-  const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') =>
+  const jobsAndManager = (side: 'requests' | 'limits', key: 'cpu' | 'memory') =>
     tenant.concurrent * Math.max(...tenant.runners.map((r) => jobSize(r, side, key))) + parseQuantity(platform.runner.resources[side][key]);
+  // The Kaniko cache registry (cache.kaniko.mode s3) is one more long-running pod.
+  const registry = tenant.cache.kaniko.mode === 's3' ? platform.kaniko.cacheRegistry.resources : undefined;
+  const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') =>
+    jobsAndManager(side, key) + (registry ? parseQuantity(registry[side][key]) : 0);
   return {
-    'pods': String(tenant.concurrent + 1),
+    'pods': String(tenant.concurrent + 1 + (registry ? 1 : 0)),
     'requests.cpu': formatCpu(total('requests', 'cpu')),
     'limits.cpu': formatCpu(total('limits', 'cpu')),
     'requests.memory': formatMemory(total('requests', 'memory')),
@@ -187,7 +193,8 @@ export function computeQuota(platform: Platform, tenant: TenantConfig): Record<s
   };
 }
 
-function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP'): k8s.NetworkPolicyEgressRule {
+/** An egress rule to these CIDRs on these ports (one protocol). */
+export function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP'): k8s.NetworkPolicyEgressRule {
   return {
     to: cidrs.map((cidr) => ({ ipBlock: { cidr } })),
     ports: ports.map((port) => ({ protocol, port: k8s.IntOrString.fromNumber(port) })),
