@@ -11,6 +11,7 @@ import { App } from 'cdk8s';
 import { stringify } from 'yaml';
 import type { LoadedConfig, TenantConfig } from './config/load';
 import { Platform } from './config/schema';
+import { ciTemplatePath, kanikoCiTemplate } from './ci-template';
 import { TenantChart } from './tenant-chart';
 
 export interface ManifestObject {
@@ -37,7 +38,11 @@ export function synthesizeTenant(platform: Platform, tenant: TenantConfig): Mani
   }
 }
 
-/** Every file of `dist/`: `<tenant>/<kind>-<name>.yaml`, one object per file, sorted by path. */
+/**
+ * Every file of `dist/`, sorted by path: `<tenant>/<kind>-<name>.yaml` (one object per file, what
+ * GitOps applies) and `ci/<tenant>/kaniko.gitlab-ci.yml` (the tenant's CI template, outside the
+ * synced tenant folders).
+ */
 export function synthesize(config: LoadedConfig): OutputFile[] {
   const files: OutputFile[] = [];
   for (const tenant of config.tenants) {
@@ -45,6 +50,7 @@ export function synthesize(config: LoadedConfig): OutputFile[] {
       assertNoSecretMaterial(object, tenant.name);
       files.push({ path: `${tenant.name}/${objectFileName(object)}`, content: toYaml(object) });
     }
+    files.push({ path: ciTemplatePath(tenant.name), content: kanikoCiTemplate(config.platform, tenant) });
   }
   const seen = new Set<string>();
   for (const file of files) {
@@ -140,12 +146,23 @@ function readTree(dir: string): Map<string, string> {
   return out;
 }
 
-/** Tenants (top-level folders) added, changed, removed and unchanged between two trees. */
+const CI_DIR = 'ci';
+
+/**
+ * The tenant a file of `dist/` belongs to: its top-level folder, except `ci/<tenant>/…` (the CI
+ * templates), which belongs to `<tenant>`. `ci` is a reserved tenant name.
+ */
+export function tenantOfPath(file: string): string {
+  const [top, second] = file.split('/');
+  return top === CI_DIR && second !== undefined ? second : top;
+}
+
+/** Tenants added, changed, removed and unchanged between two trees. */
 function compareTenants(previous: Map<string, string>, next: Map<string, string>): WriteResult {
   const group = (tree: Map<string, string>) => {
     const byTenant = new Map<string, Map<string, string>>();
     for (const [file, content] of tree) {
-      const tenant = file.split('/')[0];
+      const tenant = tenantOfPath(file);
       if (!byTenant.has(tenant)) byTenant.set(tenant, new Map());
       byTenant.get(tenant)!.set(file, content);
     }
