@@ -56,10 +56,10 @@ describe.each(allTenants())('%s', (_label, t) => {
 
 describe('the script, run by a shell with a stub executor', () => {
   const t = synthesizeDir(CONFIG_DIRS['fixture kaniko-s3']).find((x) => x.tenant.name === 'gamma')!;
-  const job = (parseYaml(template(t)) as Any)['.kaniko-build'];
   const host = 'kaniko-cache-registry.gamma.svc:5000';
 
-  function run(env: Record<string, string>): { status: number | null; args: string[]; stderr: string } {
+  function run(env: Record<string, string>, tenant = t): { status: number | null; args: string[]; stderr: string } {
+    const job = (parseYaml(template(tenant)) as Any)['.kaniko-build'];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kaniko-template-'));
     const stub = path.join(dir, 'executor');
     const out = path.join(dir, 'args');
@@ -90,6 +90,15 @@ describe('the script, run by a shell with a stub executor', () => {
     expect(status).toBe(0);
     expect(args).toContain('--no-push-cache');
     expect(args).toContain('--cache=true');
+  });
+
+  test('registry mode: the empty KANIKO_CACHE_ARGS adds no argument', () => {
+    const tenant1 = synthesizeDir(CONFIG_DIRS.example).find((x) => x.tenant.name === 'tenant-1')!;
+    const { status, args } = run({ KANIKO_CACHE_REPO: 'registry.local/tenant-1/cache', KANIKO_CACHE_ARGS: '', CI_COMMIT_REF_PROTECTED: 'true' }, tenant1);
+    expect(status).toBe(0);
+    expect(args.slice(args.indexOf('--cache-repo'), args.indexOf('--cache-repo') + 2)).toEqual(['--cache-repo', 'registry.local/tenant-1/cache']);
+    expect(args[args.length - 1]).toMatch(/kaniko-image-digest$/);
+    expect(args.filter((a) => a === '')).toEqual([]);
   });
 
   test('fails when the job runs on a runner of another tenant (or none): the executor never starts', () => {

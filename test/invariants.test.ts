@@ -126,9 +126,16 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config }) => {
     for (const runner of toml.runners) expect(matches(monitor.spec.selector.matchLabels, runner.kubernetes.pod_labels)).toBe(false);
   });
 
-  test('the Deployment selector matches its pod template and nothing else of the tenant', () => {
-    expect(matches(deployment.spec.selector.matchLabels, podLabels)).toBe(true);
-    for (const runner of toml.runners) expect(matches(deployment.spec.selector.matchLabels, runner.kubernetes.pod_labels)).toBe(false);
+  test('each Deployment selector matches its own pod template and no other pod of the tenant', () => {
+    const deployments = ofKind(objects, 'Deployment');
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(
+      tenant.cache.kaniko.mode === 's3' ? ['gitlab-runner', 'kaniko-cache-registry'] : ['gitlab-runner'],
+    );
+    for (const d of deployments) {
+      expect(matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels)).toBe(true);
+      for (const other of deployments.filter((o) => o !== d)) expect(matches(d.spec.selector.matchLabels, other.spec.template.metadata.labels)).toBe(false);
+      for (const labels of jobLabels) expect(matches(d.spec.selector.matchLabels, labels)).toBe(false);
+    }
   });
 
   describe('NetworkPolicies', () => {
