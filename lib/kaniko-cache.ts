@@ -231,7 +231,12 @@ export class KanikoCache extends Construct {
         ports: [{ name: 'registry', port: CACHE_REGISTRY_PORT, targetPort: port, protocol: 'TCP' }],
       },
     });
+    this.addRegistryNetworkPolicies(namespace, selector);
+  }
 
+  /** Only this tenant's job pods reach the registry port; the registry reaches only S3. */
+  private addRegistryNetworkPolicies(namespace: string, selector: Record<string, string>): void {
+    const { platform, tenant } = this;
     const jobs = { matchLabels: podSelectorLabels(tenant.name, 'job') };
     const registryPort = [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(CACHE_REGISTRY_PORT) }];
     // A peer with a podSelector and no namespaceSelector means "pods of this namespace": only this
