@@ -4,7 +4,7 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { parse } from 'yaml';
-import { OutputFile, tenantUnits } from './synth';
+import { OutputFile, tenantUnits, unitOfPath } from './synth';
 
 export interface TreeDiff {
   readonly changed: boolean;
@@ -32,8 +32,9 @@ export function diffTrees(current: Map<string, string>, next: readonly OutputFil
 
   const units = new Set([...tenantUnits(current), ...next.flatMap((f) => (f.unit ? [f.unit] : []))]);
   const groupOf = (file: string) => {
+    const unit = unitOfPath(file, units);
     const folder = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '';
-    return units.has(folder) ? `tenant ${folder}` : folder ? `${folder}/` : 'dist/';
+    return unit ? `tenant ${unit}` : folder ? `${folder}/` : 'dist/';
   };
   const groups = new Map<string, Change[]>();
   for (const change of changes.sort((a, b) => a.file.localeCompare(b.file))) {

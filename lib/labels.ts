@@ -5,12 +5,15 @@
 
 /** Tenant a pod or object belongs to. */
 export const TENANT_LABEL = 'tenant-runners.io/tenant';
-/** `manager` for the runner manager pod, `job` for job pods (build, helper and service containers). */
+/**
+ * `manager` for the runner manager pod, `job` for job pods (build, helper and service containers),
+ * `cache-registry` for the Kaniko cache registry (cache.kaniko.mode s3).
+ */
 export const ROLE_LABEL = 'tenant-runners.io/role';
 /** Runner (the [[runners]] name) that created a job pod. */
 export const RUNNER_LABEL = 'tenant-runners.io/runner';
 
-export type PodRole = 'manager' | 'job';
+export type PodRole = 'manager' | 'job' | 'cache-registry';
 
 /** Labels on every object of a tenant. */
 export function tenantLabels(tenant: string): Record<string, string> {
@@ -32,6 +35,15 @@ export function managerPodLabels(tenant: string): Record<string, string> {
     'app.kubernetes.io/instance': tenant,
     'app.kubernetes.io/component': 'manager',
     ...podSelectorLabels(tenant, 'manager'),
+  };
+}
+
+export function cacheRegistryPodLabels(tenant: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': 'kaniko-cache-registry',
+    'app.kubernetes.io/instance': tenant,
+    'app.kubernetes.io/component': 'cache-registry',
+    ...podSelectorLabels(tenant, 'cache-registry'),
   };
 }
 

@@ -18,6 +18,9 @@ export function objectNames(prefix: string) {
     priorityClass: `${prefix}gitlab-runner`,
     tokenSecret: `${prefix}gitlab-runner-tokens`,
     kanikoPushSecret: `${prefix}kaniko-push-credentials`,
+    /** Deployment, Service and ServiceAccount of the Kaniko cache registry (cache.kaniko.mode s3). */
+    cacheRegistry: `${prefix}kaniko-cache-registry`,
+    cacheRegistryConfigMap: `${prefix}kaniko-cache-registry-config`,
     networkPolicy: (name: string) => `${prefix}${name}`,
   } as const;
 }
@@ -26,6 +29,17 @@ export type ObjectNames = ReturnType<typeof objectNames>;
 
 /** Names in a namespace of the tenant's own. */
 export const names = objectNames('');
+
+/** Port of the Kaniko cache registry Service and container (the distribution registry's default). */
+export const CACHE_REGISTRY_PORT = 5000;
+
+/**
+ * `host:port` of a tenant's Kaniko cache registry, as job pods reach it. `<service>.<namespace>.svc`
+ * resolves through every pod's DNS search path without assuming the cluster domain.
+ */
+export function cacheRegistryHost(namespace: string, objectNamesOfTenant: ObjectNames = names): string {
+  return `${objectNamesOfTenant.cacheRegistry}.${namespace}.svc:${CACHE_REGISTRY_PORT}`;
+}
 
 /** Environment variable that carries a runner's token into config.toml (`token = "${...}"`). */
 export function runnerTokenEnv(runner: string): string {

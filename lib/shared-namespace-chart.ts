@@ -29,6 +29,7 @@ export class SharedNamespaceChart extends Chart {
     new k8s.KubeNetworkPolicy(this, 'DefaultDeny', { metadata: { name: 'default-deny-all', namespace }, spec: defaultDenySpec() });
     new k8s.KubeNetworkPolicy(this, 'AllowDns', { metadata: { name: 'allow-dns', namespace }, spec: dnsEgressSpec(platform) });
     const containers = tenants.flatMap((t) => t.runners.flatMap((r) => [r.resources.build, r.resources.helper, r.resources.service]));
+    if (tenants.some((t) => t.cache.kaniko.mode === 's3')) containers.push(platform.kaniko.cacheRegistry.resources);
     new k8s.KubeLimitRange(this, 'LimitRange', {
       metadata: { name: 'gitlab-runner-jobs', namespace },
       spec: limitRangeSpec([...containers, platform.runner.resources], largestBuild(tenants)),

@@ -15,6 +15,7 @@ import { GITOPS_DIR, DeliveredTenant, GitOpsChart } from './gitops';
 import { tenantLayout } from './layout';
 import { ClusterSummary, renderSummary } from './summary';
 import { SHARED_DIR, SharedNamespaceChart } from './shared-namespace-chart';
+import { ciTemplatePath, kanikoCiTemplate } from './ci-template';
 import { TenantChart } from './tenant-chart';
 
 export interface ManifestObject {
@@ -53,8 +54,8 @@ export function synthesize(config: LoadedConfig): OutputFile[] {
 
 /**
  * Every file of `dist/`: per cluster (a folder of its own when there are several), one folder per
- * tenant with one object per file (`<kind>-<name>.yaml`), the delivery objects in `_gitops/`, and
- * a `README.md` summary. Sorted by path.
+ * tenant with one object per file (`<kind>-<name>.yaml`), the tenant's Kaniko CI template in
+ * `ci/<tenant>/`, the delivery objects in `_gitops/`, and a `README.md` summary. Sorted by path.
  */
 export function synthesizeClusters(clusters: readonly ClusterConfig[]): OutputFile[] {
   const files: OutputFile[] = [];
@@ -73,6 +74,8 @@ export function synthesizeClusters(clusters: readonly ClusterConfig[]): OutputFi
         files.push({ path: `${unit}/${objectFileName(object, primaryNamespace)}`, content: toYaml(object), unit });
       }
       delivered.push(deliveredTenant(config.platform, tenant.name, unit, objects));
+      // The CI template stays outside the synced tenant folder (Argo CD and Flux would apply it).
+      files.push({ path: `${prefix}${ciTemplatePath(tenant.name)}`, content: kanikoCiTemplate(config.platform, tenant), unit });
     }
     if (config.platform.architecture.variant === 'sharedNamespace') {
       const unit = `${prefix}${SHARED_DIR}`;
@@ -228,7 +231,13 @@ export function tenantUnits(tree: Map<string, string>): Set<string> {
   return units;
 }
 
-function unitOf(file: string, units: Set<string>): string | undefined {
+/**
+ * The tenant folder a file belongs to: its own folder, or for `[<cluster>/]ci/<tenant>/…` (the CI
+ * templates) the tenant's folder. Undefined for files of no tenant.
+ */
+export function unitOfPath(file: string, units: ReadonlySet<string>): string | undefined {
+  const ci = /^((?:[^/]+\/)?)ci\/([^/]+)\/[^/]+$/.exec(file);
+  if (ci && units.has(`${ci[1]}${ci[2]}`)) return `${ci[1]}${ci[2]}`;
   const folder = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '';
   return units.has(folder) ? folder : undefined;
 }
@@ -245,7 +254,7 @@ function compareTenants(previous: Map<string, string>, next: readonly OutputFile
     }
     return byTenant;
   };
-  const before = group([...previous].map(([f, c]) => [f, c, unitOf(f, oldUnits)] as [string, string, string | undefined]));
+  const before = group([...previous].map(([f, c]) => [f, c, unitOfPath(f, oldUnits)] as [string, string, string | undefined]));
   const after = group(next.map((f) => [f.path, f.content, f.unit] as [string, string, string | undefined]));
   const result: WriteResult = { added: [], changed: [], removed: [], unchanged: [] };
   for (const [tenant, files] of after) {

@@ -28,7 +28,7 @@ export class TenantChart extends Chart {
     super(scope, id, { labels: tenantLabels(props.tenant.name), disableResourceNameHashes: true });
     const { platform, tenant } = props;
     this.isolation = new TenantIsolation(this, 'Isolation', { platform, tenant });
-    this.cache = new KanikoCache(this, 'Cache', { platform, tenant, names: this.isolation.names });
+    this.cache = new KanikoCache(this, 'Cache', { platform, tenant, isolation: this.isolation });
     this.runner = new TenantRunner(this, 'Runner', { platform, tenant, isolation: this.isolation, cache: this.cache });
     annotateForDelivery(this, platform.gitops.tool);
   }

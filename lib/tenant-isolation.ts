@@ -161,7 +161,7 @@ export class TenantIsolation extends Construct {
 
   private addQuotas(platform: Platform, tenant: TenantConfig): void {
     const managers = this.layout.workloadKind === 'DaemonSet' ? tenant.nodes.maxNodes : 1;
-    const jobs = computeJobQuota(tenant, managers);
+    const jobs = computeJobQuota(tenant, managers, platform.kaniko.cacheRegistry.resources);
     const manager = computeManagerQuota(platform, managers);
     const quota = (id: string, namespace: string, hard: Record<string, string>, scopeSelector?: k8s.ScopeSelector) =>
       new k8s.KubeResourceQuota(this, id, {
@@ -169,6 +169,7 @@ export class TenantIsolation extends Construct {
         spec: { hard: mapValues(sortedRecord({ ...hard, ...tenant.quota.hard }), (v) => k8s.Quantity.fromString(v)), scopeSelector },
       });
     const jobContainers = tenant.runners.flatMap((r) => [r.resources.build, r.resources.helper, r.resources.service]);
+    if (tenant.cache.kaniko.mode === 's3') jobContainers.push(platform.kaniko.cacheRegistry.resources);
 
     if (this.layout.shared) {
       // One namespace, many tenants: a quota can only be told apart by a scope. The PriorityClass
@@ -248,17 +249,20 @@ export function largestBuild(tenants: readonly TenantConfig[]): ContainerResourc
 
 /**
  * Quota for a tenant's jobs: `concurrent` jobs of the largest configured size (build + helper +
- * `servicesPerJob` services) per manager. No LoadBalancer or NodePort Services: nothing in a
- * runner namespace is exposed outside the cluster.
+ * `servicesPerJob` services) per manager, plus the Kaniko cache registry in `s3` mode. No
+ * LoadBalancer or NodePort Services: nothing in a runner namespace is exposed outside the cluster.
  */
-export function computeJobQuota(tenant: TenantConfig, managers = 1): Record<string, string> {
+export function computeJobQuota(tenant: TenantConfig, managers = 1, registryResources?: ContainerResources): Record<string, string> {
   const jobSize = (r: TenantConfig['runners'][number], side: 'requests' | 'limits', key: 'cpu' | 'memory') =>
     parseQuantity(r.resources.build[side][key]) +
     parseQuantity(r.resources.helper[side][key]) +
     tenant.quota.servicesPerJob * parseQuantity(r.resources.service[side][key]);
-  const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') => managers * tenant.concurrent * Math.max(...tenant.runners.map((r) => jobSize(r, side, key)));
+  // The Kaniko cache registry (cache.kaniko.mode s3) is one more long-running pod next to the jobs.
+  const registry = tenant.cache.kaniko.mode === 's3' ? registryResources : undefined;
+  const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') =>
+    managers * tenant.concurrent * Math.max(...tenant.runners.map((r) => jobSize(r, side, key))) + (registry ? parseQuantity(registry[side][key]) : 0);
   return {
-    'pods': String(managers * tenant.concurrent),
+    'pods': String(managers * tenant.concurrent + (registry ? 1 : 0)),
     'requests.cpu': formatCpu(total('requests', 'cpu')),
     'limits.cpu': formatCpu(total('limits', 'cpu')),
     'requests.memory': formatMemory(total('requests', 'memory')),
@@ -284,7 +288,7 @@ export function computeManagerQuota(platform: Platform, managers = 1): Record<st
 
 /** The quota of jobs and manager in one namespace. */
 export function computeQuota(platform: Platform, tenant: TenantConfig, managers = 1): Record<string, string> {
-  return addQuotas(computeJobQuota(tenant, managers), computeManagerQuota(platform, managers));
+  return addQuotas(computeJobQuota(tenant, managers, platform.kaniko.cacheRegistry.resources), computeManagerQuota(platform, managers));
 }
 
 function addQuotas(a: Record<string, string>, b: Record<string, string>): Record<string, string> {
@@ -300,7 +304,8 @@ function addQuotas(a: Record<string, string>, b: Record<string, string>): Record
   };
 }
 
-function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP'): k8s.NetworkPolicyEgressRule {
+/** An egress rule to these CIDRs on these ports (one protocol). */
+export function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP'): k8s.NetworkPolicyEgressRule {
   return {
     to: cidrs.map((cidr) => ({ ipBlock: { cidr } })),
     ports: ports.map((port) => ({ protocol, port: k8s.IntOrString.fromNumber(port) })),

@@ -36,6 +36,18 @@ const CONFIG_TEMPLATE_DIR = '/configmaps';
 const CONFIG_DIR = '/etc/gitlab-runner';
 const HOME_DIR = '/home/gitlab-runner';
 
+/**
+ * The helper container's user. Unset (default): the helper image's user, root with every
+ * capability dropped. With `runner.helperRunAsUser` the helper runs as that UID and passes Pod
+ * Security restricted; git in a root build container then refuses the helper's clone ("dubious
+ * ownership"), which is why it is opt-in (README, "Job containers").
+ * https://docs.gitlab.com/runner/executors/kubernetes/#set-a-security-policy-for-the-container
+ */
+function helperUser(platform: Platform): SecurityContextConfig {
+  const uid = platform.runner.helperRunAsUser;
+  return uid === undefined ? {} : { run_as_non_root: true, run_as_user: uid, run_as_group: uid };
+}
+
 export interface TenantRunnerProps {
   readonly platform: Platform;
   readonly tenant: TenantConfig;
@@ -171,7 +183,7 @@ export class TenantRunner extends Construct {
       // Kaniko builds as root: drop everything, add back only what it needs. Pod Security
       // baseline allows exactly this; restricted does not (documented in the README).
       build_container_security_context: { ...noEscalation, capabilities: { drop: ['ALL'], add: KANIKO_CAPABILITIES } },
-      helper_container_security_context: { ...noEscalation, capabilities: dropAll },
+      helper_container_security_context: { ...noEscalation, ...helperUser(platform), capabilities: dropAll },
       // Service images (databases) often switch users at start-up, so they keep the runtime's
       // default capabilities, which baseline permits.
       service_container_security_context: noEscalation,

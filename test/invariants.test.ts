@@ -5,6 +5,8 @@
 import { parse as parseToml } from 'smol-toml';
 import { RUNNER_ROLE_RULES } from '../lib/tenant-runner';
 import { METRICS_PORT } from '../lib/tenant-isolation';
+import { CACHE_REGISTRY_PORT } from '../lib/names';
+import { violatedControls } from '../lib/pod-security';
 import { allTenants, Any, find, ofKind } from './support/synth';
 
 const CLUSTER_SCOPED = new Set(['Namespace', 'PriorityClass']);
@@ -42,6 +44,7 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
   const podSpec = deployment.spec.template.spec;
   const podLabels = deployment.spec.template.metadata.labels;
   const toml = runnerToml(objects, names.configMap);
+  const jobLabels: Record<string, string>[] = toml.runners.map((r: Any) => r.kubernetes.pod_labels);
 
   test('every namespaced object sits in one of the tenant\'s namespaces; only Namespace and PriorityClass are cluster-scoped', () => {
     for (const o of objects) {
@@ -132,14 +135,20 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
     for (const runner of toml.runners) expect(matches(monitor.spec.selector.matchLabels, runner.kubernetes.pod_labels)).toBe(false);
   });
 
-  test('the workload selector matches its pod template and nothing else of the tenant', () => {
-    expect(matches(deployment.spec.selector.matchLabels, podLabels)).toBe(true);
-    for (const runner of toml.runners) expect(matches(deployment.spec.selector.matchLabels, runner.kubernetes.pod_labels)).toBe(false);
+  test('each workload selector matches its own pod template and no other pod of the tenant', () => {
+    const workloads = objects.filter((o) => ['Deployment', 'DaemonSet'].includes(o.kind));
+    expect(workloads.map((d) => d.metadata.name).sort()).toEqual(
+      tenant.cache.kaniko.mode === 's3' ? [names.workload, names.cacheRegistry] : [names.workload],
+    );
+    for (const d of workloads) {
+      expect(matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels)).toBe(true);
+      for (const other of workloads.filter((o) => o !== d)) expect(matches(d.spec.selector.matchLabels, other.spec.template.metadata.labels)).toBe(false);
+      for (const labels of jobLabels) expect(matches(d.spec.selector.matchLabels, labels)).toBe(false);
+    }
   });
 
   describe('NetworkPolicies', () => {
     const policies = ofKind(objects, 'NetworkPolicy');
-    const jobLabels = toml.runners.map((r: Any) => r.kubernetes.pod_labels);
     const selects = (policy: Any, labels: Record<string, string>) => matches(policy.spec.podSelector.matchLabels ?? {}, labels);
 
     test('a default deny covers every pod of every namespace the tenant owns, for ingress and egress', () => {
@@ -168,13 +177,25 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
       }
     });
 
-    test('ingress exists only to the manager metrics port, only from the monitoring namespace', () => {
+    test('ingress: only monitoring → manager metrics port, and (mode s3) only this tenant\'s job pods → cache registry port', () => {
       const ingress = policies.flatMap((p) => (p.spec.ingress ?? []).map((rule: Any) => ({ p, rule })));
-      expect(ingress).toHaveLength(1);
-      const [{ p, rule }] = ingress;
-      expect(selects(p, podLabels)).toBe(true);
-      expect(rule.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': config.platform.monitoring.namespace } } }]);
-      expect(rule.ports).toEqual([{ protocol: 'TCP', port: METRICS_PORT }]);
+      const s3 = tenant.cache.kaniko.mode === 's3';
+      expect(ingress).toHaveLength(s3 ? 2 : 1);
+      const metrics = ingress.filter(({ p }) => selects(p, podLabels));
+      expect(metrics).toHaveLength(1);
+      expect(metrics[0].rule.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': config.platform.monitoring.namespace } } }]);
+      expect(metrics[0].rule.ports).toEqual([{ protocol: 'TCP', port: METRICS_PORT }]);
+      for (const { p, rule } of ingress.filter((entry) => entry !== metrics[0])) {
+        // The cache registry's only ingress: pods of this namespace (no namespaceSelector) that
+        // carry this tenant's job labels, on the registry port.
+        const registry = find(objects, 'Deployment', 'kaniko-cache-registry');
+        expect(selects(p, registry.spec.template.metadata.labels)).toBe(true);
+        expect(selects(p, podLabels)).toBe(false);
+        expect(rule.from).toEqual([{ podSelector: { matchLabels: { 'tenant-runners.io/tenant': ns, 'tenant-runners.io/role': 'job' } } }]);
+        for (const labels of jobLabels) expect(matches(rule.from[0].podSelector.matchLabels, labels)).toBe(true);
+        expect(matches(rule.from[0].podSelector.matchLabels, podLabels)).toBe(false);
+        expect(rule.ports).toEqual([{ protocol: 'TCP', port: CACHE_REGISTRY_PORT }]);
+      }
     });
 
     test('egress goes only to DNS pods and to the configured CIDRs, never to another namespace', () => {
@@ -189,8 +210,14 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
             if (peer.ipBlock) {
               expect(allowedCidrs.has(peer.ipBlock.cidr)).toBe(true);
               expect(peer.ipBlock.cidr).not.toBe('0.0.0.0/0');
+            } else if (p.metadata.name === 'runner-jobs-to-cache-registry') {
+              // Mode s3: job pods → this namespace's cache registry, on its port only.
+              expect(tenant.cache.kaniko.mode).toBe('s3');
+              expect(p.spec.podSelector).toEqual({ matchLabels: { 'tenant-runners.io/tenant': ns, 'tenant-runners.io/role': 'job' } });
+              expect(peer).toEqual({ podSelector: { matchLabels: { 'tenant-runners.io/tenant': ns, 'tenant-runners.io/role': 'cache-registry' } } });
+              expect(rule.ports).toEqual([{ protocol: 'TCP', port: CACHE_REGISTRY_PORT }]);
             } else {
-              // The only in-cluster destination: the cluster DNS pods.
+              // Otherwise the only in-cluster destination: the cluster DNS pods.
               expect(p.metadata.name).toBe('allow-dns');
               expect(peer.namespaceSelector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': config.platform.kubernetes.dns.namespace });
               expect(peer.podSelector.matchLabels).toEqual(config.platform.kubernetes.dns.podLabels);
@@ -202,16 +229,54 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
     });
   });
 
-  test('the manager pod passes Pod Security restricted', () => {
-    expect(podSpec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(podSpec.securityContext.runAsUser).toBeGreaterThan(0);
-    expect(podSpec.hostNetwork ?? false).toBe(false);
-    for (const c of [...podSpec.containers, ...(podSpec.initContainers ?? [])]) {
+  test.each(objects.filter((o) => ['Deployment', 'DaemonSet'].includes(o.kind)).map((d) => [d.metadata.name, d]))('the %s pod passes Pod Security restricted', (_name, d) => {
+    const spec = d.spec.template.spec;
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(spec.securityContext.runAsUser).toBeGreaterThan(0);
+    expect(spec.hostNetwork ?? false).toBe(false);
+    for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
       expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
       expect(c.securityContext.capabilities.add).toBeUndefined();
       expect(c.image).toMatch(/:[\w][\w.-]*$|@sha256:/);
+      expect(c.resources.requests).toBeDefined();
+      expect(c.resources.limits).toBeDefined();
     }
-    for (const v of podSpec.volumes) expect(Object.keys(v).filter((k) => k !== 'name')).not.toContain('hostPath');
+    for (const v of spec.volumes) expect(Object.keys(v).filter((k) => k !== 'name')).not.toContain('hostPath');
+    // Every long-running pod sits on the tenant's nodes, like the jobs.
+    expect(spec.nodeSelector).toEqual(tenant.nodes.labels);
+    expect(canonicalTolerations(spec.tolerations ?? [])).toEqual(canonicalTolerations(podSpec.tolerations ?? []));
+  });
+
+  test('job containers pass Pod Security baseline; build fails restricted only for root and Kaniko\'s capabilities', () => {
+    for (const runner of toml.runners) {
+      const k = runner.kubernetes;
+      const of = (container: Any) => ({ container, pod: k.pod_security_context, volumes: k.volumes });
+      for (const key of ['build_container_security_context', 'helper_container_security_context', 'service_container_security_context']) {
+        expect(`${runner.name} ${key}: ${violatedControls(of(k[key]), 'baseline')}`).toBe(`${runner.name} ${key}: `);
+      }
+      expect(violatedControls(of(k.build_container_security_context), 'restricted')).toEqual(['capabilitiesRestricted', 'runAsNonRoot']);
+      // The helper runs as root (drop ALL) unless runner.helperRunAsUser is set; then it is restricted.
+      expect(violatedControls(of(k.helper_container_security_context), 'restricted')).toEqual(
+        config.platform.runner.helperRunAsUser === undefined ? ['runAsNonRoot'] : [],
+      );
+    }
+  });
+
+  test('jobs get the Kaniko cache repo and the flags its mode needs, through the runner environment', () => {
+    for (const runner of toml.runners) {
+      const env = Object.fromEntries((runner.environment as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+      expect(env.KANIKO_CACHE_REPO).toBe(tenant.kanikoCacheRepo);
+      expect(env.KANIKO_IMAGE).toBe(config.platform.kaniko.image);
+      if (tenant.cache.kaniko.mode === 's3') {
+        const host = `kaniko-cache-registry.${ns}.svc:${CACHE_REGISTRY_PORT}`;
+        expect(env.KANIKO_CACHE_REPO).toBe(`${host}/cache`);
+        expect(env.KANIKO_CACHE_ARGS).toBe(`--insecure-registry=${host} --skip-tls-verify-registry=${host}`);
+      } else {
+        expect(env.KANIKO_CACHE_REPO.startsWith('kaniko-cache-registry.')).toBe(false);
+        expect(env.KANIKO_CACHE_ARGS).toBe('');
+        expect(ofKind(objects, 'Service')).toEqual([]);
+      }
+    }
   });
 
   test('runner tokens come from Secret references and reach config.toml only as ${VAR}', () => {

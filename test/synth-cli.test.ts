@@ -44,7 +44,7 @@ test('the same configuration gives byte-identical dist/, and says so', () => {
   const ws = workspace();
   const first = synth(ws.dir);
   expect(first.status).toBe(0);
-  expect(first.stdout).toContain('added: tenant-1, tenant-2');
+  expect(first.stdout).toMatch(/added: tenant-1, tenant-2$/m);
   const before = treeHash(ws.dist);
   const second = synth(ws.dir);
   expect(second.status).toBe(0);
@@ -87,7 +87,10 @@ test('fails to remove a tenant without --allow-removal; removes exactly its fold
   const accepted = synth(ws.dir, '--allow-removal');
   expect(accepted.status).toBe(0);
   expect(accepted.stdout).toContain('removed: tenant-2');
-  expect(fs.readdirSync(ws.dist).sort()).toEqual(['README.md', '_gitops', 'tenant-1']);
+  // The tenant's manifests and its CI template go; the CI folder is not a tenant.
+  expect(fs.readdirSync(ws.dist).sort()).toEqual(['README.md', '_gitops', 'ci', 'tenant-1']);
+  expect(fs.readdirSync(path.join(ws.dist, 'ci'))).toEqual(['tenant-1']);
+  expect(accepted.stdout).not.toContain('ci');
   expect(fs.readdirSync(path.join(ws.dist, '_gitops')).filter((f) => f.includes('tenant-2'))).toEqual([]);
 });
 

@@ -12,6 +12,7 @@ import { Platform, PlatformSchema, Tenant, TenantSchema } from './schema';
 import { hasPath, problemAt, readSource, SourceFile } from './source';
 import { describeIssue } from './issues';
 import { tenantLayout } from '../layout';
+import { cacheRegistryHost } from '../names';
 
 /** A tenant as the constructs consume it: validated, defaults applied, derived values resolved. */
 export interface TenantConfig extends Tenant {
@@ -73,7 +74,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
       config: {
         ...tenant,
         file: source.file,
-        kanikoCacheRepo: tenant.cache.kaniko.repo ?? `${platform.registry.host}/${tenant.name}/cache`,
+        kanikoCacheRepo: kanikoCacheRepo(platform, tenant),
         tokenSecretName: tenant.tokenSecretName ?? tenantLayout(platform, tenant).names.tokenSecret,
       },
     });
@@ -120,6 +121,18 @@ export function loadClusters(configDir: string, options: LoadOptions = {}): Clus
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return clusters;
+}
+
+/**
+ * Kaniko's `--cache-repo`: in `registry` mode the configured repo or `<registry.host>/<tenant>/cache`
+ * (a project per tenant); in `s3` mode the tenant's own cache registry Service, next to its job pods.
+ */
+function kanikoCacheRepo(platform: Platform, tenant: Tenant): string {
+  if (tenant.cache.kaniko.mode === 's3') {
+    const layout = tenantLayout(platform, tenant);
+    return `${cacheRegistryHost(layout.jobNamespace, layout.names)}/cache`;
+  }
+  return tenant.cache.kaniko.repo ?? `${platform.registry.host}/${tenant.name}/cache`;
 }
 
 interface Location extends SourceFile {

@@ -15,6 +15,8 @@ interface Entry {
 }
 
 const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+/** Top-level folders of dist/ that are not tenants (dist/ci/ holds the CI templates). */
+const RESERVED_DIST_FOLDERS = ['ci'];
 
 /** S3 bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html */
 export function bucketNameProblem(name: string): string | undefined {
@@ -84,8 +86,14 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
   if (RESERVED_NAMESPACES.includes(t.name) || t.name === platform.monitoring.namespace || t.name === platform.kubernetes.dns.namespace) {
     at(['name'], `'${t.name}' is a reserved namespace (${[...RESERVED_NAMESPACES, platform.monitoring.namespace].join(', ')}); choose another tenant name`);
   }
+  if (RESERVED_DIST_FOLDERS.includes(t.name)) {
+    at(['name'], `'${t.name}' is reserved: dist/${t.name}/ holds the CI templates of all tenants; choose another tenant name`);
+  }
   if (t.nodes.taints.length === 0 && !t.nodes.allowUntainted) {
     at(['nodes', 'taints'], `the tenant's nodes have no taint, so other workloads could be scheduled on them; add { key: tenant, value: ${t.name}, effect: NoSchedule } or set nodes.allowUntainted: true on purpose`);
+  }
+  if (t.cache.kaniko.mode === 's3' && t.cache.kaniko.repo !== undefined) {
+    at(['cache', 'kaniko', 'repo'], `is only used with mode: registry; with mode: s3 the cache repo is the tenant's own cache registry (${t.kanikoCacheRepo}). Remove repo or set mode: registry`);
   }
   const bucketProblem = bucketNameProblem(t.cache.s3.bucket);
   if (bucketProblem) at(['cache', 's3', 'bucket'], `${bucketProblem}, got '${t.cache.s3.bucket}'`);

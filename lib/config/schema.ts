@@ -120,6 +120,10 @@ export const DEFAULT_SERVICE_RESOURCES: ResourceDefaults = {
   requests: { cpu: '100m', memory: '128Mi' },
   limits: { cpu: '1', memory: '1Gi' },
 };
+export const DEFAULT_CACHE_REGISTRY_RESOURCES: ResourceDefaults = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '1', memory: '512Mi' },
+};
 export const DEFAULT_MANAGER_RESOURCES: ResourceDefaults = {
   requests: { cpu: '100m', memory: '128Mi' },
   limits: { cpu: '500m', memory: '512Mi' },
@@ -213,7 +217,14 @@ export const TenantSchema = z.strictObject({
     }),
     kaniko: z
       .strictObject({
-        repo: z.string().optional().describe('Registry repository Kaniko uses as --cache-repo (default <registry.host>/<tenant>/cache)'),
+        mode: z
+          .enum(['registry', 's3'])
+          .default('registry')
+          .describe('Where Kaniko layers are cached: registry (an external registry repository) or s3 (a cache registry in the tenant namespace storing in s3://<bucket>/layers/)'),
+        repo: z
+          .string()
+          .optional()
+          .describe('mode registry only: registry repository Kaniko uses as --cache-repo (default <registry.host>/<tenant>/cache)'),
       })
       .prefault({}),
   }),
@@ -247,6 +258,7 @@ export const TenantSchema = z.strictObject({
 export const DEFAULT_RUNNER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v19.3.0';
 export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v19.3.0';
 export const DEFAULT_KANIKO_IMAGE = 'ghcr.io/osscontainertools/kaniko:v1.28.3-debug';
+export const DEFAULT_CACHE_REGISTRY_IMAGE = 'docker.io/library/registry:3.0.0';
 
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an https:// URL' });
 const endpointUrl = z.string().regex(/^https?:\/\/[^\s/]+\/?$/, { message: 'must be an http(s):// URL without a path' });
@@ -274,6 +286,13 @@ export const PlatformSchema = z.strictObject({
     .strictObject({
       image: pinnedImage.default(DEFAULT_RUNNER_IMAGE).describe('gitlab-runner image (>= 18.10 for ${VAR} tokens)'),
       helperImage: pinnedImage.default(DEFAULT_HELPER_IMAGE).describe('gitlab-runner-helper image for job pods'),
+      helperRunAsUser: z
+        .number()
+        .int()
+        .min(1)
+        .max(2147483647)
+        .optional()
+        .describe('Run the helper container of job pods as this non-root UID (run_as_non_root); unset keeps the image user (root, all capabilities dropped). See README before setting it'),
       checkInterval: z.number().int().min(1).max(60).default(3).describe('check_interval in seconds'),
       shutdownTimeoutSeconds: z
         .number()
@@ -290,6 +309,18 @@ export const PlatformSchema = z.strictObject({
   kaniko: z
     .strictObject({
       image: pinnedImage.default(DEFAULT_KANIKO_IMAGE).describe('Kaniko executor image (a maintained fork, -debug for a shell)'),
+      cacheTtl: z
+        .string()
+        .regex(/^[0-9]+h$/, { message: 'must be a number of hours such as 168h' })
+        .default('168h')
+        .describe('Kaniko --cache-ttl in the CI template: cached layers older than this are rebuilt'),
+      cacheRegistry: z
+        .strictObject({
+          image: pinnedImage.default(DEFAULT_CACHE_REGISTRY_IMAGE).describe('CNCF distribution registry image of the per-tenant cache registry (cache.kaniko.mode s3)'),
+          resources: containerResources(DEFAULT_CACHE_REGISTRY_RESOURCES).describe('Cache registry container resources'),
+        })
+        .prefault({})
+        .describe('The cache registry run in each tenant namespace whose cache.kaniko.mode is s3'),
     })
     .prefault({}),
   s3: z.strictObject({
@@ -359,3 +390,4 @@ export type Tenant = z.output<typeof TenantSchema>;
 export type RunnerSpec = z.output<typeof RunnerSchema>;
 export type ContainerResources = Tenant['runners'][number]['resources']['build'];
 export type S3Auth = Tenant['cache']['s3']['auth'];
+export type KanikoCacheMode = Tenant['cache']['kaniko']['mode'];

@@ -23,6 +23,7 @@ export const CONFIG_DIRS: Record<string, string> = {
   'variant 1 split build namespace': path.join(VALID_FIXTURES, 'variant-split'),
   'variant 2 shared namespace': path.join(VALID_FIXTURES, 'variant-shared'),
   'variant 3 daemonSet': path.join(VALID_FIXTURES, 'variant-daemonset'),
+  'fixture kaniko-s3': path.join(VALID_FIXTURES, 'kaniko-s3'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();
