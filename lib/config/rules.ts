@@ -95,6 +95,12 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
   if (t.cache.kaniko.mode === 's3' && t.cache.kaniko.repo !== undefined) {
     at(['cache', 'kaniko', 'repo'], `is only used with mode: registry; with mode: s3 the cache repo is the tenant's own cache registry (${t.kanikoCacheRepo}). Remove repo or set mode: registry`);
   }
+  // The cache registry stores each layer once and newer cache entries point at it: expiring
+  // layers/ sooner than Kaniko's --cache-ttl deletes layers that fresh entries still use.
+  const ttlHours = Number(platform.kaniko.cacheTtl.replace(/h$/, ''));
+  if (t.cache.kaniko.mode === 's3' && t.cache.s3.layersExpireAfterDays * 24 < ttlHours) {
+    at(['cache', 's3', 'layersExpireAfterDays'], `must cover kaniko.cacheTtl (${platform.kaniko.cacheTtl} = ${Math.ceil(ttlHours / 24)} days) in mode s3, got ${t.cache.s3.layersExpireAfterDays}; expiring layers sooner breaks cache entries that still reference them`);
+  }
   const bucketProblem = bucketNameProblem(t.cache.s3.bucket);
   if (bucketProblem) at(['cache', 's3', 'bucket'], `${bucketProblem}, got '${t.cache.s3.bucket}'`);
   const { encryption } = t.cache.s3;
