@@ -261,22 +261,21 @@ export function computeJobQuota(tenant: TenantConfig, managers = 1, registryReso
   const registry = tenant.cache.kaniko.mode === 's3' ? registryResources : undefined;
   const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') =>
     managers * tenant.concurrent * Math.max(...tenant.runners.map((r) => jobSize(r, side, key))) + (registry ? parseQuantity(registry[side][key]) : 0);
-  return {
-    'pods': String(managers * tenant.concurrent + (registry ? 1 : 0)),
-    'requests.cpu': formatCpu(total('requests', 'cpu')),
-    'limits.cpu': formatCpu(total('limits', 'cpu')),
-    'requests.memory': formatMemory(total('requests', 'memory')),
-    'limits.memory': formatMemory(total('limits', 'memory')),
-    'services.loadbalancers': '0',
-    'services.nodeports': '0',
-  };
+  return quotaEntries(managers * tenant.concurrent + (registry ? 1 : 0), total);
 }
 
 /** Quota for the runner manager pods themselves. */
 export function computeManagerQuota(platform: Platform, managers = 1): Record<string, string> {
   const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') => managers * parseQuantity(platform.runner.resources[side][key]);
+  return quotaEntries(managers, total);
+}
+
+type Totals = (side: 'requests' | 'limits', key: 'cpu' | 'memory') => number;
+
+/** The ResourceQuota `hard` entries for a pod count and resource totals (cores, bytes). */
+function quotaEntries(pods: number, total: Totals): Record<string, string> {
   return {
-    'pods': String(managers),
+    'pods': String(pods),
     'requests.cpu': formatCpu(total('requests', 'cpu')),
     'limits.cpu': formatCpu(total('limits', 'cpu')),
     'requests.memory': formatMemory(total('requests', 'memory')),
@@ -292,16 +291,8 @@ export function computeQuota(platform: Platform, tenant: TenantConfig, managers 
 }
 
 function addQuotas(a: Record<string, string>, b: Record<string, string>): Record<string, string> {
-  const sum = (key: string, format: (n: number) => string) => format(parseQuantity(a[key]) + parseQuantity(b[key]));
-  return {
-    'pods': String(Number(a.pods) + Number(b.pods)),
-    'requests.cpu': sum('requests.cpu', formatCpu),
-    'limits.cpu': sum('limits.cpu', formatCpu),
-    'requests.memory': sum('requests.memory', formatMemory),
-    'limits.memory': sum('limits.memory', formatMemory),
-    'services.loadbalancers': '0',
-    'services.nodeports': '0',
-  };
+  const key = (side: 'requests' | 'limits', resource: 'cpu' | 'memory') => `${side}.${resource}`;
+  return quotaEntries(Number(a.pods) + Number(b.pods), (side, resource) => parseQuantity(a[key(side, resource)]) + parseQuantity(b[key(side, resource)]));
 }
 
 /** An egress rule to these CIDRs on these ports (one protocol). */
