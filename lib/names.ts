@@ -13,6 +13,8 @@ export const names = {
   podMonitor: 'gitlab-runner',
   resourceQuota: 'gitlab-runner-jobs',
   limitRange: 'gitlab-runner-jobs',
+  /** `kubernetes.io/dockerconfigjson` Secret with the tenant's registry push credentials (Kaniko). */
+  kanikoPushSecret: 'kaniko-push-credentials',
 } as const;
 
 /** Environment variable that carries a runner's token into config.toml (`token = "${...}"`). */
