@@ -1,11 +1,11 @@
 /**
  * The synth command: `node build/synth.js [--config DIR] [--out DIR] [--allow-removal]`.
- * Exit codes: 0 written, 1 configuration problems or refused removal (nothing written),
- * 2 usage error or internal failure.
+ * Exit codes: 0 written, 1 configuration problems, secret material in the output or refused
+ * removal (nothing written), 2 usage error or internal failure.
  */
 import { loadConfig } from './config/load';
 import { ConfigError } from './config/errors';
-import { RemovalRefusedError, synthesize, writeOutput } from './synth';
+import { RemovalRefusedError, SecretMaterialError, synthesize, writeOutput } from './synth';
 
 export interface CliIo {
   readonly out: (line: string) => void;
@@ -41,7 +41,7 @@ export function runSynth(argv: readonly string[], io: CliIo = { out: console.log
     io.out(`${outDir}/: ${files.length} files for ${config.tenants.length} tenant${config.tenants.length === 1 ? '' : 's'}; ${lines.length ? lines.join('; ') : 'no changes'}`);
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof RemovalRefusedError) {
+    if (error instanceof ConfigError || error instanceof RemovalRefusedError || error instanceof SecretMaterialError) {
       io.err(error.message);
       io.err(`${outDir}/ was not changed.`);
       return 1;

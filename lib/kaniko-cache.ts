@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { TenantConfig } from './config/load';
 import { Platform } from './config/schema';
+import { names } from './names';
 import { CacheConfig, SecretVolumeConfig } from './runner-config/model';
 
 /** Where job pods find the registry push credentials (Kaniko reads `$DOCKER_CONFIG/config.json`). */
@@ -23,7 +24,7 @@ export class KanikoCache extends Construct {
   /** Registry repository for `--cache-repo`. */
   public readonly cacheRepo: string;
   /** Existing `kubernetes.io/dockerconfigjson` Secret with push rights to the tenant's registry project. */
-  public readonly pushSecretName = 'kaniko-push-credentials';
+  public readonly pushSecretName: string = names.kanikoPushSecret;
   private readonly platform: Platform;
   private readonly tenant: TenantConfig;
 

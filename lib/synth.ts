@@ -12,6 +12,8 @@ import { stringify } from 'yaml';
 import type { LoadedConfig, TenantConfig } from './config/load';
 import { Platform } from './config/schema';
 import { TenantChart } from './tenant-chart';
+import { formatKeyPath } from './config/errors';
+import { scanForCredentials } from './credentials';
 
 export interface ManifestObject {
   readonly apiVersion: string;
@@ -40,12 +42,15 @@ export function synthesizeTenant(platform: Platform, tenant: TenantConfig): Mani
 /** Every file of `dist/`: `<tenant>/<kind>-<name>.yaml`, one object per file, sorted by path. */
 export function synthesize(config: LoadedConfig): OutputFile[] {
   const files: OutputFile[] = [];
+  const findings: string[] = [];
   for (const tenant of config.tenants) {
     for (const object of synthesizeTenant(config.platform, tenant)) {
-      assertNoSecretMaterial(object, tenant.name);
+      findings.push(...secretMaterialIn(object).map((finding) => `tenant '${tenant.name}': ${finding}`));
       files.push({ path: `${tenant.name}/${objectFileName(object)}`, content: toYaml(object) });
     }
   }
+  // Checked before anything is written: one finding anywhere and dist/ stays as it was.
+  if (findings.length > 0) throw new SecretMaterialError(findings);
   const seen = new Set<string>();
   for (const file of files) {
     if (seen.has(file.path)) throw new Error(`two objects would be written to ${file.path}; object names must be unique per kind`);
@@ -63,14 +68,43 @@ export function toYaml(object: unknown): string {
   return stringify(object, { lineWidth: 0 });
 }
 
+/** Thrown when an object that would be written to `dist/` holds or looks like secret material. */
+export class SecretMaterialError extends Error {
+  constructor(public readonly findings: readonly string[]) {
+    super(
+      `refusing to write dist/: ${findings.length} object${findings.length === 1 ? '' : 's'} would publish secret material ` +
+        `(dist/ is readable by everyone with access to the Git repository):\n${findings.join('\n')}\n` +
+        'Reference Secrets by name (secretKeyRef, volumes) or let ExternalSecrets fill them (README, Secrets).',
+    );
+    this.name = 'SecretMaterialError';
+  }
+}
+
+// A template value that only references fetched keys, e.g. `{{ .dockerconfigjson | toString }}`.
+const TEMPLATE_REFERENCE = /^(\s*\{\{[^{}]*\}\}\s*)+$/;
+
 /**
  * `dist/` is public to everyone with access to the Git repository: it may reference Secrets,
- * never contain them.
+ * never contain them. Returns one line per problem, naming the object and the key path (never
+ * the value): a Secret object, Secret `data`/`stringData`, a literal value in an ExternalSecret
+ * template, or any string that looks like a credential (lib/credentials.ts).
  */
-function assertNoSecretMaterial(object: ManifestObject, tenant: string): void {
-  if (object.kind === 'Secret' || ('data' in object && object.kind !== 'ConfigMap') || 'stringData' in object) {
-    throw new Error(`tenant '${tenant}': refusing to write ${object.kind} ${object.metadata.name}: Secret values never go into dist/`);
+export function secretMaterialIn(object: ManifestObject): string[] {
+  const what = `${object.kind} ${object.metadata?.name ?? '(unnamed)'}`;
+  const findings: string[] = [];
+  if (object.kind === 'Secret') findings.push(`${what}: is a Secret object; Secrets are referenced or filled by an ExternalSecret, never written to dist/`);
+  if ('data' in object && object.kind !== 'ConfigMap' && object.kind !== 'Secret') findings.push(`${what} data: Secret-style data never goes into dist/`);
+  if ('stringData' in object) findings.push(`${what} stringData: Secret values never go into dist/`);
+  if (object.kind === 'ExternalSecret') {
+    const templateData = (object.spec as { target?: { template?: { data?: Record<string, unknown> } } } | undefined)?.target?.template?.data ?? {};
+    for (const [key, value] of Object.entries(templateData)) {
+      if (typeof value !== 'string' || !TEMPLATE_REFERENCE.test(value)) {
+        findings.push(`${what} spec.target.template.data.${key}: is a literal value, which would be committed; templates may only reference fetched keys ({{ .key }})`);
+      }
+    }
   }
+  for (const hit of scanForCredentials(object)) findings.push(`${what} ${formatKeyPath(hit.path)}: looks like ${hit.description}`);
+  return findings;
 }
 
 export interface WriteResult {

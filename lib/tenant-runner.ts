@@ -9,7 +9,9 @@ import { jobPodLabels, managerPodLabels, podSelectorLabels } from './labels';
 import { names, runnerTokenEnv } from './names';
 import { KubernetesConfig, RunnerConfig, RunnerGlobalConfig, SecurityContextConfig } from './runner-config/model';
 import { renderRunnerConfig } from './runner-config/render';
+import { runnerTokenKey } from './secrets';
 import { METRICS_PORT, TenantIsolation } from './tenant-isolation';
+import { TenantSecrets } from './tenant-secrets';
 
 /** Capabilities Kaniko needs to unpack and snapshot image filesystems as root, without privilege. */
 export const KANIKO_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'SETFCAP', 'KILL'];
@@ -43,6 +45,8 @@ export interface TenantRunnerProps {
   readonly isolation: TenantIsolation;
   /** The tenant's caches, rendered into config.toml and the manager pod. */
   readonly cache: KanikoCache;
+  /** Where the Secrets come from; ExternalSecret changes roll the manager pod. */
+  readonly secrets: TenantSecrets;
 }
 
 /**
@@ -58,7 +62,7 @@ export class TenantRunner extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantRunnerProps) {
     super(scope, id);
-    const { platform, tenant, isolation, cache } = props;
+    const { platform, tenant, isolation, cache, secrets } = props;
     const namespace = isolation.namespace;
 
     new k8s.KubeServiceAccount(this, 'ManagerServiceAccount', {
@@ -94,7 +98,7 @@ export class TenantRunner extends Construct {
       data: { 'config.toml': this.configToml },
     });
 
-    this.addDeployment(platform, tenant, isolation, cache);
+    this.addDeployment(platform, tenant, isolation, cache, secrets);
 
     new PodMonitor(this, 'PodMonitor', {
       metadata: { name: names.podMonitor, namespace, labels: platform.monitoring.podMonitorLabels },
@@ -171,6 +175,7 @@ export class TenantRunner extends Construct {
       // default capabilities, which baseline permits.
       service_container_security_context: noEscalation,
       volumes: { secret: cache.jobSecretVolumes },
+      image_pull_secrets: tenant.imagePullSecrets.length > 0 ? tenant.imagePullSecrets : undefined,
     };
     return {
       name: runner.name,
@@ -187,7 +192,7 @@ export class TenantRunner extends Construct {
     };
   }
 
-  private addDeployment(platform: Platform, tenant: TenantConfig, isolation: TenantIsolation, cache: KanikoCache): void {
+  private addDeployment(platform: Platform, tenant: TenantConfig, isolation: TenantIsolation, cache: KanikoCache, secrets: TenantSecrets): void {
     const labels = managerPodLabels(tenant.name);
     const resources = platform.runner.resources;
     const quantities = (list: { cpu: string; memory: string }) => ({
@@ -214,7 +219,7 @@ export class TenantRunner extends Construct {
         template: {
           metadata: {
             labels,
-            annotations: { 'checksum/config': createHash('sha256').update(this.configToml).digest('hex') },
+            annotations: { 'checksum/config': createHash('sha256').update(this.configToml).digest('hex'), ...secrets.podAnnotations },
           },
           spec: {
             serviceAccountName: names.managerServiceAccount,
@@ -246,7 +251,7 @@ export class TenantRunner extends Construct {
               env: [
                 ...tenant.runners.map((runner) => ({
                   name: runnerTokenEnv(runner.name),
-                  valueFrom: { secretKeyRef: { name: tenant.tokenSecretName, key: runner.tokenSecretKey ?? runner.name } },
+                  valueFrom: { secretKeyRef: { name: tenant.tokenSecretName, key: runnerTokenKey(runner) } },
                 })),
                 ...cache.managerEnv,
               ],

@@ -16,6 +16,7 @@ export interface SynthesizedTenant {
 export const CONFIG_DIRS: Record<string, string> = {
   example: EXAMPLE_CONFIG,
   'fixture mixed': path.join(VALID_FIXTURES, 'mixed'),
+  'fixture external-secrets': path.join(VALID_FIXTURES, 'external-secrets'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();
