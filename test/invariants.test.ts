@@ -2,15 +2,29 @@
  * Properties that must hold for every object of every tenant of the example and of every valid
  * fixture: isolation, RBAC scope, scheduling, selectors that match, no secret material.
  */
+import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
+import { requiredSecrets } from '../lib/secrets';
+import { secretMaterialIn } from '../lib/synth';
 import { RUNNER_ROLE_RULES } from '../lib/tenant-runner';
 import { METRICS_PORT } from '../lib/tenant-isolation';
+import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
 import { allTenants, Any, find, ofKind } from './support/synth';
 
 const CLUSTER_SCOPED = new Set(['Namespace']);
 
 function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** JSON with sorted object keys (independent of lib/'s implementation). */
+function sortedJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${sortedJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function runnerToml(objects: Any[]): Any {
@@ -56,6 +70,45 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config }) => {
       if (o.kind !== 'ConfigMap') expect('data' in o).toBe(false);
     }
     expect(JSON.stringify(objects)).not.toMatch(/glrt-|glpat-|AKIA[0-9A-Z]{16}|PRIVATE KEY/);
+    expect(objects.flatMap(secretMaterialIn)).toEqual([]);
+  });
+
+  describe('Secrets', () => {
+    const uses = secretUses(objects);
+    const externalSecrets = ofKind(objects, 'ExternalSecret');
+
+    test('every Secret read is produced by an ExternalSecret with exactly the keys read (externalSecret), or documented for the platform team (existing)', () => {
+      expect(uses.length).toBeGreaterThanOrEqual(tenant.runners.length + 1);
+      if (tenant.secrets.source === 'externalSecret') {
+        expect(externalSecrets.length).toBeGreaterThan(0);
+        expect(secretMismatches(uses, producedSecrets(objects))).toEqual([]);
+      } else {
+        expect(externalSecrets).toEqual([]);
+        // What the README's "Secrets" section tells the platform team to create, by the same rules.
+        const documented = requiredSecrets(tenant).map((s) => ({ name: s.name, type: s.type, keys: s.keys.map((k) => k.key), by: 'requiredSecrets' }));
+        expect(secretMismatches(uses, documented)).toEqual([]);
+      }
+    });
+
+    test('ExternalSecrets fetch from the configured store: SecretStore unless ClusterSecretStore is set explicitly', () => {
+      for (const es of externalSecrets) {
+        if (tenant.secrets.source !== 'externalSecret') throw new Error('ExternalSecret without secrets.source: externalSecret');
+        expect(es.spec.secretStoreRef).toEqual({ kind: tenant.secrets.store.kind, name: tenant.secrets.store.name });
+        expect(es.spec.refreshInterval).toBe(tenant.secrets.refreshInterval);
+        expect(es.spec.target).toMatchObject({ name: es.metadata.name, creationPolicy: 'Owner' });
+        for (const d of es.spec.data) expect(d.remoteRef.key).toMatch(/^\S+$/);
+      }
+    });
+
+    test('a change of any ExternalSecret spec rolls the manager (checksum/external-secrets)', () => {
+      const annotations = deployment.spec.template.metadata.annotations;
+      if (externalSecrets.length === 0) {
+        expect(annotations['checksum/external-secrets']).toBeUndefined();
+      } else {
+        const specs = externalSecrets.map((o) => ({ name: o.metadata.name, spec: o.spec })).sort((a, b) => (a.name < b.name ? -1 : 1));
+        expect(annotations['checksum/external-secrets']).toBe(createHash('sha256').update(sortedJson(specs)).digest('hex'));
+      }
+    });
   });
 
   test('the Role grants exactly the executor minimum, namespaced, without wildcards', () => {
