@@ -114,7 +114,13 @@ export class TenantIsolation extends Construct {
     policy('ManagerEgress', 'runner-manager-egress', {
       podSelector: manager,
       policyTypes: ['Egress'],
-      egress: [gitlab, egressTo(platform.kubernetes.apiServerCidrs, platform.kubernetes.apiServerPorts), s3],
+      egress: [
+        gitlab, egressTo(platform.kubernetes.apiServerCidrs, platform.kubernetes.apiServerPorts), s3,
+        // EKS Pod Identity: the SDK fetches credentials from the node's Pod Identity Agent
+        // (link-local, port 80), which the default deny would block.
+        // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html
+        ...(tenant.cache.s3.auth.type === 'podIdentity' ? [egressTo([EKS_POD_IDENTITY_AGENT_CIDR], [80])] : []),
+      ],
     });
     // Job pods clone from GitLab, upload artifacts and cache (presigned S3 URLs), and push images.
     policy('JobEgress', 'runner-jobs-egress', {
@@ -186,6 +192,9 @@ export function computeQuota(platform: Platform, tenant: TenantConfig): Record<s
     'services.nodeports': '0',
   };
 }
+
+/** Address of the EKS Pod Identity Agent on every node (AWS_CONTAINER_CREDENTIALS_FULL_URI). */
+export const EKS_POD_IDENTITY_AGENT_CIDR = '169.254.170.23/32';
 
 function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP'): k8s.NetworkPolicyEgressRule {
   return {

@@ -7,7 +7,7 @@ import { parse as parseToml } from 'smol-toml';
 import { requiredSecrets } from '../lib/secrets';
 import { secretMaterialIn } from '../lib/synth';
 import { RUNNER_ROLE_RULES } from '../lib/tenant-runner';
-import { METRICS_PORT } from '../lib/tenant-isolation';
+import { EKS_POD_IDENTITY_AGENT_CIDR, METRICS_PORT } from '../lib/tenant-isolation';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
 import { allTenants, Any, find, ofKind } from './support/synth';
 
@@ -213,6 +213,7 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config }) => {
       const allowedCidrs = new Set([
         ...config.platform.gitlab.egressCidrs, ...config.platform.kubernetes.apiServerCidrs, ...config.platform.s3.egressCidrs,
         ...config.platform.registry.egressCidrs, ...tenant.egress.extra.map((e) => e.cidr),
+        ...(tenant.cache.s3.auth.type === 'podIdentity' ? [EKS_POD_IDENTITY_AGENT_CIDR] : []),
       ]);
       for (const p of policies) {
         for (const rule of p.spec.egress ?? []) {

@@ -154,8 +154,12 @@ describe.each(CASES.map((c) => [`${c.source} × ${c.auth} (${c.dir}/${c.tenant})
     expect(pod.spec.containers[0].envFrom).toBeUndefined();
   });
 
-  test('the manager ServiceAccount carries the IRSA annotation only with iamRole', () => {
+  test('the manager ServiceAccount carries the IRSA annotation only with iamRole; only podIdentity opens the Pod Identity Agent', () => {
     expect(find(objects, 'ServiceAccount', 'gitlab-runner').metadata.annotations).toEqual(c.serviceAccountAnnotations);
+    const agentRules = (name: string) => find(objects, 'NetworkPolicy', name).spec.egress
+      .filter((rule: Any) => rule.to.some((peer: Any) => peer.ipBlock?.cidr === '169.254.170.23/32'));
+    expect(agentRules('runner-manager-egress')).toEqual(c.auth === 'podIdentity' ? [{ to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: [{ protocol: 'TCP', port: 80 }] }] : []);
+    expect(agentRules('runner-jobs-egress')).toEqual([]);
   });
 
   test('config.toml: S3 cache with AuthenticationType iam and no keys; push credentials mounted; image_pull_secrets as configured', () => {
