@@ -3,11 +3,13 @@
  * (env, volumes), the ServiceAccount annotations, config.toml's cache and job Secret sections,
  * and the ExternalSecrets; then the cross-check and the guard rail on planted mistakes.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { findCredential, scanForCredentials } from '../lib/credentials';
 import { ManifestObject, secretMaterialIn, synthesizeTenant } from '../lib/synth';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
-import { Any, CONFIG_DIRS, find, ofKind, synthesizeDir } from './support/synth';
+import { Any, CONFIG_DIRS, find, ofKind, ROOT, synthesizeDir } from './support/synth';
 
 const tenantOf = (dir: string, name: string) => {
   const found = synthesizeDir(CONFIG_DIRS[dir]).find((t) => t.tenant.name === name);
@@ -189,6 +191,20 @@ test('the checksum changes when an ExternalSecret spec changes (another remote k
   // THEN only the ExternalSecret checksum differs
   expect(after['checksum/external-secrets']).not.toBe(before['checksum/external-secrets']);
   expect(after['checksum/config']).toBe(before['checksum/config']);
+});
+
+test('the README\'s kubectl commands create exactly the Secrets and keys the example tenant-1 reads', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### `secrets.source: existing`'), readme.indexOf('For a new tenant'));
+  const commands = section.replace(/\\\n\s*/g, ' ').split('\n').filter((line) => line.startsWith('kubectl -n tenant-1 create secret'));
+  const created = commands.flatMap((line) => {
+    const [, type, name] = /create secret (generic|docker-registry) (\S+)/.exec(line)!;
+    const keys = type === 'generic' ? [...line.matchAll(/--from-literal=([^=]+)=/g)].map((m) => m[1]) : ['.dockerconfigjson'];
+    return keys.map((key) => `${name}/${key}`);
+  });
+  const read = secretUses(tenantOf('example', 'tenant-1')).map((u) => `${u.secret}/${u.key}`);
+  expect(commands).toHaveLength(2);
+  expect([...new Set(created)].sort()).toEqual([...new Set(read)].sort());
 });
 
 describe('the cross-check of Secret references', () => {
