@@ -7,13 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { checkPlatform, checkTenants } from './rules';
-import { ConfigError, ConfigProblem } from './errors';
+import { ConfigError, ConfigProblem, formatKeyPath } from './errors';
 import { Platform, PlatformSchema, Tenant, TenantSchema } from './schema';
 import { hasPath, problemAt, readSource, SourceFile } from './source';
 import { describeIssue } from './issues';
-import { CredentialHit, CredentialMatch, findCredential, scanForCredentials } from '../credentials';
+import { CredentialMatch, findCredential, scanForCredentials } from '../credentials';
 import { names } from '../names';
-import { formatKeyPath } from './errors';
 
 /** A tenant as the constructs consume it: validated, defaults applied, derived values resolved. */
 export interface TenantConfig extends Tenant {
@@ -40,7 +39,8 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
 
   const platformFile = path.join(configDir, 'platform.yaml');
   const platformSource = readSource(platformFile, display(platformFile), problems);
-  const platformCredentials = platformSource ? checkCredentials(platformSource, problems) : new Set<string>();
+  const platformDefaults = isPlainObject(platformSource?.value) ? platformSource.value.defaults : undefined;
+  const platformCredentials = platformSource ? checkCredentials(platformSource, platformDefaults, problems) : new Set<string>();
   const platform = platformSource
     ? validate(PlatformSchema, platformSource.value, [{ ...platformSource, credentials: platformCredentials }], problems)
     : undefined;
@@ -63,7 +63,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
     // came from: the tenant file, or platform.yaml's `defaults` when the tenant does not set it.
     const defaults = platformSource && isPlainObject(platform?.defaults) ? platform!.defaults : {};
     const merged = deepMerge(defaults, source.value);
-    const credentials = checkCredentials(source, problems);
+    const credentials = checkCredentials(source, merged, problems);
     const locations: Location[] = platformSource
       ? [{ ...source, credentials }, { ...platformSource, prefix: ['defaults'], credentials: platformCredentials }]
       : [{ ...source, credentials }];
@@ -96,16 +96,18 @@ interface Location extends SourceFile {
 
 /**
  * config/ is reviewed and public like dist/: a value that looks like a credential is an error
- * that says where the value belongs instead. Returns the key paths of the hits.
+ * that says where the value belongs instead. `tenant` is the tenant (merged with the platform
+ * defaults) the file configures, for Secret names and the secret source in messages. Returns the
+ * key paths of the hits.
  */
-function checkCredentials(source: SourceFile, problems: ConfigProblem[]): Set<string> {
+function checkCredentials(source: SourceFile, tenant: unknown, problems: ConfigProblem[]): Set<string> {
   const hits = scanForCredentials(source.value);
-  for (const hit of hits) problems.push(problemAt(source, hit.path, credentialMessage(hit, source.value)));
-  return new Set(hits.map((hit: CredentialHit) => formatKeyPath(hit.path)));
+  for (const hit of hits) problems.push(problemAt(source, hit.path, credentialMessage(hit, tenant)));
+  return new Set(hits.map((hit) => formatKeyPath(hit.path)));
 }
 
-function credentialMessage(match: CredentialMatch, fileValue: unknown): string {
-  const raw = isPlainObject(fileValue) ? fileValue : {};
+function credentialMessage(match: CredentialMatch, tenant: unknown): string {
+  const raw = isPlainObject(tenant) ? tenant : {};
   // The tenant's own token Secret name, if it is a plain name (it may itself be the credential).
   const tokenSecret = typeof raw.tokenSecretName === 'string' && /^[a-z0-9][-a-z0-9.]*$/.test(raw.tokenSecretName) && !findCredential(raw.tokenSecretName)
     ? raw.tokenSecretName
