@@ -25,9 +25,9 @@ beforeAll(async () => {
 });
 
 // Credentials of the documented example formats, assembled so this file itself holds none whole.
-const RUNNER_TOKEN = ['glrt', 't1_aBcDeFgHiJkLmNoPqRsTu'].join('-');
-const ACCESS_TOKEN = ['glpat', 'aBcDeFgHiJkLmNoPqRsTu'].join('-');
-const DEPLOY_TOKEN = ['gldt', 'aBcDeFgHiJkLmNoPqRsTu'].join('-');
+const RUNNER_TOKEN = ['glrt', 't1_fakeEXAMPLEfake'].join('-');
+const ACCESS_TOKEN = ['glpat', 'fakeEXAMPLEfake00'].join('-');
+const DEPLOY_TOKEN = ['gldt', 'fakeEXAMPLEfake00'].join('-');
 const AWS_KEY_ID = ['AKIA', 'IOSFODNN7EXAMPLE'].join('');
 const AWS_SESSION_KEY_ID = ['ASIA', 'IOSFODNN7EXAMPLE'].join('');
 const PRIVATE_KEY = ['-----BEGIN OPENSSH PRIVATE', 'KEY-----\nb3BlbnNzaC1rZXktdjE\n-----END OPENSSH PRIVATE KEY-----\n'].join(' ');

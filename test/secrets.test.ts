@@ -256,11 +256,11 @@ describe('the cross-check of Secret references', () => {
 
 describe('credential patterns (lib/credentials.ts)', () => {
   test.each([
-    ['glrt-t1_aBcDeFgHiJkLmNoPqRsTu', 'gitlab-runner-token'],
-    ['token = "glrt-aBcDeFgHiJkLmNoPqRsTu"', 'gitlab-runner-token'],
-    ['GR1348941aBcDeFgHiJkLmNoPqRsT', 'gitlab-registration-token'],
-    ['glpat-aBcDeFgHiJkLmNoPqRsTu', 'gitlab-token'],
-    ['gldt-aBcDeFgHiJkLmNoPqRsTu', 'gitlab-token'],
+    ['glrt-t1_fakeEXAMPLEfake', 'gitlab-runner-token'],
+    ['token = "glrt-fakeEXAMPLEfake00"', 'gitlab-runner-token'],
+    ['GR1348941fakeEXAMPLEfake00', 'gitlab-registration-token'],
+    ['glpat-fakeEXAMPLEfake00', 'gitlab-token'],
+    ['gldt-fakeEXAMPLEfake00', 'gitlab-token'],
     ['AKIAIOSFODNN7EXAMPLE', 'aws-access-key-id'],
     ['key=ASIAIOSFODNN7EXAMPLE;', 'aws-access-key-id'],
     ['-----BEGIN RSA PRIVATE KEY-----\nMIIE', 'private-key'],
@@ -281,9 +281,9 @@ describe('credential patterns (lib/credentials.ts)', () => {
   });
 
   test('finds credentials in nested values and in mapping keys, with their paths', () => {
-    expect(scanForCredentials({ a: [{ b: 'x AKIAIOSFODNN7EXAMPLE' }], 'glpat-aBcDeFgHiJkLmNoPqRsTu': 1 }).map((h) => [h.path, h.kind])).toEqual([
+    expect(scanForCredentials({ a: [{ b: 'x AKIAIOSFODNN7EXAMPLE' }], 'glpat-fakeEXAMPLEfake00': 1 }).map((h) => [h.path, h.kind])).toEqual([
       [['a', 0, 'b'], 'aws-access-key-id'],
-      [['glpat-aBcDeFgHiJkLmNoPqRsTu'], 'gitlab-token'],
+      [['glpat-fakeEXAMPLEfake00'], 'gitlab-token'],
     ]);
   });
 });
