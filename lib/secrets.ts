@@ -90,3 +90,45 @@ export function requiredSecrets(tenant: TenantConfig, pushSecretName: string = n
   }
   return secrets;
 }
+
+/** A shell variable name for a value the operator supplies, e.g. `JAVA_BUILDS_TOKEN`. */
+function shellVariable(...parts: string[]): string {
+  return parts.join('_').toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+}
+
+/**
+ * What the platform team does for one tenant, as shell lines: with `existing`, the exact
+ * `kubectl create secret` commands (names and keys from the configuration, values from shell
+ * variables); with `externalSecret`, the remote keys and properties to fill in the store.
+ * Printed by `npm run --silent secrets`; the README shows the output for the example tenants.
+ */
+export function secretSetupCommands(tenant: TenantConfig, registryHost: string, pushSecretName: string = names.kanikoPushSecret): string[] {
+  const secrets = requiredSecrets(tenant, pushSecretName);
+  const ns = tenant.name;
+  if (tenant.secrets.source === 'externalSecret') {
+    const store = `${tenant.secrets.store.kind} ${tenant.secrets.store.name}`;
+    return [
+      `# ${ns}: values to put in the store behind ${store} (the ExternalSecrets fill the Secrets)`,
+      ...secrets.flatMap((secret) => secret.keys.map((k) =>
+        `#   ${k.remoteRef!.key} property ${k.remoteRef!.property} -> Secret ${secret.name} key ${k.key}` +
+        (secret.type === 'kubernetes.io/dockerconfigjson' ? ' (the whole Docker config.json)' : ''))),
+    ];
+  }
+  const lines = [`# ${ns}: Secrets to create in namespace ${ns}`];
+  for (const secret of secrets) {
+    if (secret.type === 'kubernetes.io/dockerconfigjson') {
+      const v = secret.name === pushSecretName ? 'REGISTRY' : shellVariable(secret.name);
+      if (secret.name !== pushSecretName) lines.push(`# ${secret.name}: job image pull credentials; use the registry the job images come from`);
+      lines.push(
+        `kubectl -n ${ns} create secret docker-registry ${secret.name} \\`,
+        `  --docker-server=${registryHost} --docker-username="$${v}_USERNAME" --docker-password="$${v}_PASSWORD"`,
+      );
+    } else {
+      const token = secret.name === tenant.tokenSecretName;
+      const variable = (key: string) => (token && !/TOKEN$/.test(shellVariable(key)) ? shellVariable(key, 'TOKEN') : shellVariable(key));
+      const literals = secret.keys.map((k) => `--from-literal=${k.key}="$${variable(k.key)}"`);
+      lines.push(`kubectl -n ${ns} create secret generic ${secret.name} \\`, `  ${literals.join(' ')}`);
+    }
+  }
+  return lines;
+}

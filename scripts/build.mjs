@@ -15,4 +15,5 @@ const common = {
 await Promise.all([
   build({ ...common, entryPoints: ['main.ts'], outfile: 'build/synth.js' }),
   build({ ...common, entryPoints: ['scripts/schema.ts'], outfile: 'build/schema.js' }),
+  build({ ...common, entryPoints: ['scripts/secrets.ts'], outfile: 'build/secrets.js' }),
 ]);

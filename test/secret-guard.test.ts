@@ -97,7 +97,7 @@ describe('config/: credentials planted in the configuration', () => {
       'config/tenants/tenant-1.yaml:15:19 runners[0].environment.DEPLOY_KEY: looks like a private key (-----BEGIN … PRIVATE KEY-----); keys go in a Secret or GitLab CI/CD variables (see README, Secrets), never in config/'],
     ['a Docker config.json in a job variable', inEnvironment('DOCKER_AUTH_CONFIG', DOCKER_CONFIG), 'Y2k6cGFzc3dvcmQ=',
       'config/tenants/tenant-1.yaml:15:27 runners[0].environment.DOCKER_AUTH_CONFIG: looks like registry credentials (a Docker config.json with "auths"); put them in Secret kaniko-push-credentials or an imagePullSecrets Secret (see README, Secrets), never in config/'],
-  ])('fails when %s: exit 1, says where it belongs, never echoes it, dist/ untouched', (_name, plant, secret, expected) => {
+  ])('fails when config/ holds %s: exit 1, says where it belongs, never echoes it, dist/ untouched', (_name, plant, secret, expected) => {
     const { ws, before } = synthesizedWorkspace();
     plant(ws.config);
     const result = run(SYNTH, ws);
@@ -161,12 +161,28 @@ describe('dist/: secret material in a synthesized object (a construct bug)', () 
     expect(fs.readdirSync(ws.dir).sort()).toEqual(['config', 'dist']);
   });
 
-  test('fails on a fresh checkout too: no dist/ is created', () => {
+  test('fails when the output holds a token on a fresh checkout: no dist/ is created', () => {
     const ws = workspace();
     const result = run(PLANTED, ws, { PLANT: JSON.stringify({ tenant: 'tenant-2', set: { kind: 'Deployment', name: 'gitlab-runner', path: env0, value: { name: 'T', value: RUNNER_TOKEN } } }) });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("tenant 'tenant-2': Deployment gitlab-runner spec.template.spec.containers[0].env[0].value: looks like a GitLab runner authentication token");
     expect(fs.existsSync(ws.dist)).toBe(false);
     expect(fs.readdirSync(ws.dir)).toEqual(['config']);
+  });
+});
+
+describe('npm run secrets', () => {
+  test('prints the setup commands of the named tenant only, from the configuration', () => {
+    const result = spawnSync(process.execPath, [path.join(ROOT, 'build', 'secrets.js'), '--config', path.join(ROOT, 'config'), 'tenant-2'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout.split('\n')[0]).toBe('# tenant-2: Secrets to create in namespace tenant-2');
+    expect(result.stdout).toContain('kubectl -n tenant-2 create secret generic gitlab-runner-tokens \\\n  --from-literal=java-builds="$JAVA_BUILDS_TOKEN" --from-literal=dotnet-builds="$DOTNET_BUILDS_TOKEN"');
+    expect(result.stdout).not.toContain('tenant-1');
+  });
+
+  test('fails when the tenant does not exist', () => {
+    const result = spawnSync(process.execPath, [path.join(ROOT, 'build', 'secrets.js'), '--config', path.join(ROOT, 'config'), 'tenant-9'], { encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('no tenant tenant-9');
   });
 });

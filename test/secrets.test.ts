@@ -7,9 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { findCredential, scanForCredentials } from '../lib/credentials';
+import { secretSetupCommands } from '../lib/secrets';
 import { ManifestObject, secretMaterialIn, synthesizeTenant } from '../lib/synth';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
-import { Any, CONFIG_DIRS, find, ofKind, ROOT, synthesizeDir } from './support/synth';
+import { allTenants, Any, CONFIG_DIRS, find, ofKind, ROOT, synthesizeDir } from './support/synth';
 
 const tenantOf = (dir: string, name: string) => {
   const found = synthesizeDir(CONFIG_DIRS[dir]).find((t) => t.tenant.name === name);
@@ -193,18 +194,37 @@ test('the checksum changes when an ExternalSecret spec changes (another remote k
   expect(after['checksum/config']).toBe(before['checksum/config']);
 });
 
-test('the README\'s kubectl commands create exactly the Secrets and keys the example tenant-1 reads', () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('### `secrets.source: existing`'), readme.indexOf('For a new tenant'));
-  const commands = section.replace(/\\\n\s*/g, ' ').split('\n').filter((line) => line.startsWith('kubectl -n tenant-1 create secret'));
-  const created = commands.flatMap((line) => {
-    const [, type, name] = /create secret (generic|docker-registry) (\S+)/.exec(line)!;
-    const keys = type === 'generic' ? [...line.matchAll(/--from-literal=([^=]+)=/g)].map((m) => m[1]) : ['.dockerconfigjson'];
-    return keys.map((key) => `${name}/${key}`);
+describe.each(allTenants())('setup commands for %s (npm run secrets)', (_label, { tenant, objects, config }) => {
+  const lines = secretSetupCommands(tenant, config.platform.registry.host);
+
+  test('they create (existing) or fill (externalSecret) exactly the Secrets and keys the pods read', () => {
+    const read = [...new Set(secretUses(objects).map((u) => `${u.secret}/${u.key}`))].sort();
+    if (tenant.secrets.source === 'existing') {
+      const commands = lines.join('\n').replace(/\\\n\s*/g, ' ').split('\n').filter((line) => line.startsWith(`kubectl -n ${tenant.name} create secret `));
+      const created = commands.flatMap((line) => {
+        const [, type, name] = /create secret (generic|docker-registry) (\S+)/.exec(line)!;
+        const keys = type === 'generic' ? [...line.matchAll(/--from-literal=([^=]+)="\$[A-Z0-9_]+"/g)].map((m) => m[1]) : ['.dockerconfigjson'];
+        return keys.map((key) => `${name}/${key}`);
+      });
+      expect([...new Set(created)].sort()).toEqual(read);
+    } else {
+      const printed = lines.slice(1).map((line) => {
+        const [, key, property, secret, secretKey] = /^# {3}(\S+) property (\S+) -> Secret (\S+) key (\S+)/.exec(line)!;
+        return { key, property, secret, secretKey };
+      });
+      expect([...new Set(printed.map((p) => `${p.secret}/${p.secretKey}`))].sort()).toEqual(read);
+      const fetched = ofKind(objects, 'ExternalSecret').flatMap((es) => es.spec.data.map((d: Any) => `${es.spec.target.name} <- ${d.remoteRef.key}#${d.remoteRef.property}`));
+      expect(printed.map((p) => `${p.secret} <- ${p.key}#${p.property}`).sort()).toEqual(fetched.sort());
+    }
   });
-  const read = secretUses(tenantOf('example', 'tenant-1')).map((u) => `${u.secret}/${u.key}`);
-  expect(commands).toHaveLength(2);
-  expect([...new Set(created)].sort()).toEqual([...new Set(read)].sort());
+});
+
+test('the README shows exactly what `npm run secrets` prints for the example tenants', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const example = synthesizeDir(CONFIG_DIRS.example);
+  const output = example.map((t) => secretSetupCommands(t.tenant, t.config.platform.registry.host).join('\n')).join('\n');
+  expect(example.map((t) => t.tenant.name)).toEqual(['tenant-1', 'tenant-2']);
+  expect(readme).toContain(`\`\`\`sh\n${output}\n\`\`\``);
 });
 
 describe('the cross-check of Secret references', () => {
