@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { findCredential, scanForCredentials } from '../lib/credentials';
 import { secretSetupCommands } from '../lib/secrets';
-import { ManifestObject, secretMaterialIn, synthesizeTenant } from '../lib/synth';
+import { ManifestObject, secretMaterialIn, synthesizeTenant, toYaml } from '../lib/synth';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
 import { allTenants, Any, CONFIG_DIRS, find, ofKind, ROOT, synthesizeDir } from './support/synth';
 
@@ -225,6 +225,12 @@ test('the README shows exactly what `npm run secrets` prints for the example ten
   const output = example.map((t) => secretSetupCommands(t.tenant, t.config.platform.registry.host).join('\n')).join('\n');
   expect(example.map((t) => t.tenant.name)).toEqual(['tenant-1', 'tenant-2']);
   expect(readme).toContain(`\`\`\`sh\n${output}\n\`\`\``);
+});
+
+describe('ExternalSecrets of the external-secrets fixture (snapshots for review)', () => {
+  test.each(synthesizeDir(CONFIG_DIRS['fixture external-secrets']).map((t) => [t.tenant.name, t.objects] as [string, Any[]]))('%s', (_name, objects) => {
+    expect(ofKind(objects, 'ExternalSecret').map((o) => `# ExternalSecret/${o.metadata.name}\n${toYaml(o)}`).join('---\n')).toMatchSnapshot();
+  });
 });
 
 describe('the cross-check of Secret references', () => {
