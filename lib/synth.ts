@@ -72,7 +72,7 @@ export function toYaml(object: unknown): string {
 export class SecretMaterialError extends Error {
   constructor(public readonly findings: readonly string[]) {
     super(
-      `refusing to write dist/: ${findings.length} object${findings.length === 1 ? '' : 's'} would publish secret material ` +
+      `refusing to write dist/: secret material in ${findings.length} place${findings.length === 1 ? '' : 's'} ` +
         `(dist/ is readable by everyone with access to the Git repository):\n${findings.join('\n')}\n` +
         'Reference Secrets by name (secretKeyRef, volumes) or let ExternalSecrets fill them (README, Secrets).',
     );
