@@ -103,6 +103,12 @@ interface Location extends SourceFile {
 function checkCredentials(source: SourceFile, tenant: unknown, problems: ConfigProblem[]): Set<string> {
   const hits = scanForCredentials(source.value);
   for (const hit of hits) problems.push(problemAt(source, hit.path, credentialMessage(hit, tenant)));
+  for (const comment of source.comments) {
+    const match = findCredential(comment.text);
+    if (!match) continue;
+    const pos = source.lineCounter.linePos(comment.offset);
+    problems.push({ file: source.file, line: pos.line, column: pos.col, keyPath: '', message: `a comment ${credentialMessage(match, tenant)}` });
+  }
   return new Set(hits.map((hit) => formatKeyPath(hit.path)));
 }
 
