@@ -4,14 +4,15 @@
  *   node build/synth.js [--config DIR] [--out DIR] [--allow-removal]   write dist/
  *   node build/synth.js diff [--config DIR] [--out DIR]                 show what would change
  *
- * Exit codes: synth 0 written, 1 configuration problems or refused removal (nothing written);
- * diff 0 no changes, 1 changes; both 2 on a usage error or an internal failure.
+ * Exit codes: synth 0 written, 1 configuration problems, secret material in the output or refused
+ * removal (nothing written); diff 0 no changes, 1 changes; both 2 on a usage error or an internal
+ * failure.
  */
 import { loadClusters } from './config/load';
 import { ConfigError } from './config/errors';
 import { diffTrees } from './diff';
 import { architectureWarnings } from './layout';
-import { readTree, RemovalRefusedError, synthesizeClusters, writeOutput } from './synth';
+import { readTree, RemovalRefusedError, SecretMaterialError, synthesizeClusters, writeOutput } from './synth';
 
 export interface CliIo {
   readonly out: (line: string) => void;
@@ -59,7 +60,7 @@ export function runSynth(argv: readonly string[], io: CliIo = { out: console.log
     return 0;
   } catch (error) {
     const untouched = command === 'synth' ? `${outDir}/ was not changed.` : '';
-    if (error instanceof ConfigError || error instanceof RemovalRefusedError) {
+    if (error instanceof ConfigError || error instanceof RemovalRefusedError || error instanceof SecretMaterialError) {
       io.err(error.message);
       if (untouched) io.err(untouched);
       return command === 'diff' ? 2 : 1;

@@ -46,7 +46,8 @@ export function renderSummary(clusters: readonly ClusterSummary[]): string {
         `${t.cache.s3.bucket} (${auth}, SSE-${t.cache.s3.encryption.type})`,
         t.kanikoCacheRepo,
         `${hard.pods ?? '-'}, ${hard['requests.cpu'] ?? '-'}, ${hard['limits.memory'] ?? '-'}`,
-        `Secret ${t.tokenSecretName} (${t.runners.map((r) => r.tokenSecretKey ?? r.name).join(', ')})`,
+        `${t.secrets.source === 'externalSecret' ? `ExternalSecrets from ${t.secrets.store.kind} ${t.secrets.store.name}` : 'existing'}: ` +
+          `tokens in ${t.tokenSecretName} (${t.runners.map((r) => r.tokenSecretKey ?? r.name).join(', ')})`,
       ].map(cell).join(' | ')} |`);
     }
     lines.push('');

@@ -17,6 +17,8 @@ import { ClusterSummary, renderSummary } from './summary';
 import { SHARED_DIR, SharedNamespaceChart } from './shared-namespace-chart';
 import { ciTemplatePath, kanikoCiTemplate } from './ci-template';
 import { TenantChart } from './tenant-chart';
+import { formatKeyPath } from './config/errors';
+import { scanForCredentials } from './credentials';
 
 export interface ManifestObject {
   readonly apiVersion: string;
@@ -60,6 +62,7 @@ export function synthesize(config: LoadedConfig): OutputFile[] {
 export function synthesizeClusters(clusters: readonly ClusterConfig[]): OutputFile[] {
   const files: OutputFile[] = [];
   const summaries: ClusterSummary[] = [];
+  const findings: string[] = [];
   for (const config of clusters) {
     const prefix = config.cluster ? `${config.cluster}/` : '';
     const delivered: DeliveredTenant[] = [];
@@ -70,7 +73,7 @@ export function synthesizeClusters(clusters: readonly ClusterConfig[]): OutputFi
       const unit = `${prefix}${tenant.name}`;
       const primaryNamespace = tenantLayout(config.platform, tenant).managerNamespace;
       for (const object of objects) {
-        assertNoSecretMaterial(object, tenant.name);
+        findings.push(...secretMaterialIn(object).map((finding) => `tenant '${tenant.name}': ${finding}`));
         files.push({ path: `${unit}/${objectFileName(object, primaryNamespace)}`, content: toYaml(object), unit });
       }
       delivered.push(deliveredTenant(config.platform, tenant.name, unit, objects));
@@ -88,10 +91,13 @@ export function synthesizeClusters(clusters: readonly ClusterConfig[]): OutputFi
     const app = new App({ outdir: '/nonexistent' });
     const gitops = new GitOpsChart(app, 'gitops', { platform: config.platform, cluster: config.cluster, tenants: delivered });
     for (const object of gitops.toJson() as ManifestObject[]) {
+      findings.push(...secretMaterialIn(object).map((finding) => `${prefix}${GITOPS_DIR}: ${finding}`));
       files.push({ path: `${prefix}${GITOPS_DIR}/${objectFileName(object)}`, content: toYaml(object) });
     }
     summaries.push({ cluster: config.cluster, platform: config.platform, tenants: config.tenants, objects: tenantObjects });
   }
+  // Checked before anything is written: one finding anywhere and dist/ stays as it was.
+  if (findings.length > 0) throw new SecretMaterialError(findings);
   files.push({ path: 'README.md', content: renderSummary(summaries) });
 
   const seen = new Set<string>();
@@ -142,14 +148,43 @@ export function toYaml(object: unknown): string {
   return stringify(object, { lineWidth: 0 });
 }
 
+/** Thrown when an object that would be written to `dist/` holds or looks like secret material. */
+export class SecretMaterialError extends Error {
+  constructor(public readonly findings: readonly string[]) {
+    super(
+      `refusing to write dist/: secret material in ${findings.length} place${findings.length === 1 ? '' : 's'} ` +
+        `(dist/ is readable by everyone with access to the Git repository):\n${findings.join('\n')}\n` +
+        'Reference Secrets by name (secretKeyRef, volumes) or let ExternalSecrets fill them (README, Secrets).',
+    );
+    this.name = 'SecretMaterialError';
+  }
+}
+
+// A template value that only references fetched keys, e.g. `{{ .dockerconfigjson | toString }}`.
+const TEMPLATE_REFERENCE = /^(\s*\{\{[^{}]*\}\}\s*)+$/;
+
 /**
  * `dist/` is public to everyone with access to the Git repository: it may reference Secrets,
- * never contain them.
+ * never contain them. Returns one line per problem, naming the object and the key path (never
+ * the value): a Secret object, Secret `data`/`stringData`, a literal value in an ExternalSecret
+ * template, or any string that looks like a credential (lib/credentials.ts).
  */
-function assertNoSecretMaterial(object: ManifestObject, tenant: string): void {
-  if (object.kind === 'Secret' || ('data' in object && object.kind !== 'ConfigMap') || 'stringData' in object) {
-    throw new Error(`tenant '${tenant}': refusing to write ${object.kind} ${object.metadata.name}: Secret values never go into dist/`);
+export function secretMaterialIn(object: ManifestObject): string[] {
+  const what = `${object.kind} ${object.metadata?.name ?? '(unnamed)'}`;
+  const findings: string[] = [];
+  if (object.kind === 'Secret') findings.push(`${what}: is a Secret object; Secrets are referenced or filled by an ExternalSecret, never written to dist/`);
+  if ('data' in object && object.kind !== 'ConfigMap' && object.kind !== 'Secret') findings.push(`${what} data: Secret-style data never goes into dist/`);
+  if ('stringData' in object) findings.push(`${what} stringData: Secret values never go into dist/`);
+  if (object.kind === 'ExternalSecret') {
+    const templateData = (object.spec as { target?: { template?: { data?: Record<string, unknown> } } } | undefined)?.target?.template?.data ?? {};
+    for (const [key, value] of Object.entries(templateData)) {
+      if (typeof value !== 'string' || !TEMPLATE_REFERENCE.test(value)) {
+        findings.push(`${what} spec.target.template.data.${key}: is a literal value, which would be committed; templates may only reference fetched keys ({{ .key }})`);
+      }
+    }
   }
+  for (const hit of scanForCredentials(object)) findings.push(`${what} ${formatKeyPath(hit.path)}: looks like ${hit.description}`);
+  return findings;
 }
 
 export interface WriteResult {

@@ -7,6 +7,7 @@ import { KanikoCache } from './kaniko-cache';
 import { tenantLabels } from './labels';
 import { TenantIsolation } from './tenant-isolation';
 import { TenantRunner } from './tenant-runner';
+import { TenantSecrets } from './tenant-secrets';
 
 export interface TenantChartProps {
   readonly platform: Platform;
@@ -15,12 +16,13 @@ export interface TenantChartProps {
 
 /**
  * Everything one tenant needs, in one chart: the only place that wires TenantIsolation,
- * KanikoCache and TenantRunner together. Charts never depend on each other, so adding a tenant
- * adds a folder and renames nothing.
+ * KanikoCache, TenantSecrets and TenantRunner together. Charts never depend on each other, so
+ * adding a tenant adds a folder and renames nothing.
  */
 export class TenantChart extends Chart {
   public readonly isolation: TenantIsolation;
   public readonly cache: KanikoCache;
+  public readonly secrets: TenantSecrets;
   public readonly runner: TenantRunner;
 
   constructor(scope: Construct, id: string, props: TenantChartProps) {
@@ -29,7 +31,8 @@ export class TenantChart extends Chart {
     const { platform, tenant } = props;
     this.isolation = new TenantIsolation(this, 'Isolation', { platform, tenant });
     this.cache = new KanikoCache(this, 'Cache', { platform, tenant, isolation: this.isolation });
-    this.runner = new TenantRunner(this, 'Runner', { platform, tenant, isolation: this.isolation, cache: this.cache });
+    this.secrets = new TenantSecrets(this, 'Secrets', { tenant, isolation: this.isolation, cache: this.cache });
+    this.runner = new TenantRunner(this, 'Runner', { platform, tenant, isolation: this.isolation, cache: this.cache, secrets: this.secrets });
     annotateForDelivery(this, platform.gitops.tool);
   }
 }

@@ -135,7 +135,13 @@ export class TenantIsolation extends Construct {
     policy('ManagerEgress', 'runner-manager-egress', this.namespace, {
       podSelector: manager,
       policyTypes: ['Egress'],
-      egress: [gitlab, egressTo(platform.kubernetes.apiServerCidrs, platform.kubernetes.apiServerPorts), s3],
+      egress: [
+        gitlab, egressTo(platform.kubernetes.apiServerCidrs, platform.kubernetes.apiServerPorts), s3,
+        // EKS Pod Identity: the SDK fetches credentials from the node's Pod Identity Agent
+        // (link-local, port 80), which the default deny would block.
+        // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html
+        ...(tenant.cache.s3.auth.type === 'podIdentity' ? [egressTo([EKS_POD_IDENTITY_AGENT_CIDR], [80])] : []),
+      ],
     });
     // Job pods clone from GitLab, upload artifacts and cache (presigned S3 URLs), and push images.
     policy('JobEgress', 'runner-jobs-egress', this.jobNamespace, {
@@ -294,6 +300,9 @@ function addQuotas(a: Record<string, string>, b: Record<string, string>): Record
   const key = (side: 'requests' | 'limits', resource: 'cpu' | 'memory') => `${side}.${resource}`;
   return quotaEntries(Number(a.pods) + Number(b.pods), (side, resource) => parseQuantity(a[key(side, resource)]) + parseQuantity(b[key(side, resource)]));
 }
+
+/** Address of the EKS Pod Identity Agent on every node (AWS_CONTAINER_CREDENTIALS_FULL_URI). */
+export const EKS_POD_IDENTITY_AGENT_CIDR = '169.254.170.23/32';
 
 /** An egress rule to these CIDRs on these ports (one protocol). */
 export function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP'): k8s.NetworkPolicyEgressRule {

@@ -7,6 +7,8 @@ import { Platform, RunnerSpec } from './config/schema';
 import { KanikoCache } from './kaniko-cache';
 import { jobPodLabels, managerPodLabels, podSelectorLabels } from './labels';
 import { runnerTokenEnv } from './names';
+import { runnerTokenKey } from './secrets';
+import { TenantSecrets } from './tenant-secrets';
 import { KubernetesConfig, RunnerConfig, RunnerGlobalConfig, SecurityContextConfig } from './runner-config/model';
 import { renderRunnerConfig } from './runner-config/render';
 import { METRICS_PORT, TenantIsolation } from './tenant-isolation';
@@ -55,6 +57,8 @@ export interface TenantRunnerProps {
   readonly isolation: TenantIsolation;
   /** The tenant's caches, rendered into config.toml and the manager pod. */
   readonly cache: KanikoCache;
+  /** Where the Secrets come from; ExternalSecret changes roll the manager pod. */
+  readonly secrets: TenantSecrets;
 }
 
 /**
@@ -70,7 +74,7 @@ export class TenantRunner extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantRunnerProps) {
     super(scope, id);
-    const { platform, tenant, isolation, cache } = props;
+    const { platform, tenant, isolation, cache, secrets } = props;
     const { names } = isolation;
     const namespace = isolation.namespace;
     const jobNamespace = isolation.jobNamespace;
@@ -110,7 +114,7 @@ export class TenantRunner extends Construct {
       data: { 'config.toml': this.configToml },
     });
 
-    this.addWorkload(platform, tenant, isolation, cache);
+    this.addWorkload(platform, tenant, isolation, cache, secrets);
 
     new PodMonitor(this, 'PodMonitor', {
       metadata: { name: names.podMonitor, namespace, labels: platform.monitoring.podMonitorLabels },
@@ -176,6 +180,7 @@ export class TenantRunner extends Construct {
       node_tolerations: isolation.scheduling.runnerNodeTolerations,
       node_tolerations_overwrite_allowed: '',
       pod_labels: jobPodLabels(tenant.name, runner.name),
+      image_pull_secrets: tenant.imagePullSecrets.length > 0 ? tenant.imagePullSecrets : undefined,
       priority_class_name: isolation.priorityClassName,
       pod_labels_overwrite_allowed: '',
       pod_annotations_overwrite_allowed: '',
@@ -204,7 +209,7 @@ export class TenantRunner extends Construct {
     };
   }
 
-  private addWorkload(platform: Platform, tenant: TenantConfig, isolation: TenantIsolation, cache: KanikoCache): void {
+  private addWorkload(platform: Platform, tenant: TenantConfig, isolation: TenantIsolation, cache: KanikoCache, secrets: TenantSecrets): void {
     const { names } = isolation;
     const labels = managerPodLabels(tenant.name);
     const resources = platform.runner.resources;
@@ -224,7 +229,7 @@ export class TenantRunner extends Construct {
     const template: k8s.PodTemplateSpec = {
       metadata: {
         labels,
-        annotations: { 'checksum/config': createHash('sha256').update(this.configToml).digest('hex') },
+        annotations: { 'checksum/config': createHash('sha256').update(this.configToml).digest('hex'), ...secrets.podAnnotations },
       },
       spec: {
         serviceAccountName: names.managerServiceAccount,
@@ -257,7 +262,7 @@ export class TenantRunner extends Construct {
           env: [
             ...tenant.runners.map((runner) => ({
               name: runnerTokenEnv(runner.name),
-              valueFrom: { secretKeyRef: { name: tenant.tokenSecretName, key: runner.tokenSecretKey ?? runner.name } },
+              valueFrom: { secretKeyRef: { name: tenant.tokenSecretName, key: runnerTokenKey(runner) } },
             })),
             ...cache.managerEnv,
           ],

@@ -4,6 +4,7 @@
 import { build } from 'esbuild';
 
 const entries = [
+  ['scripts/secrets.ts', 'build/secrets.js'],
   ['main.ts', 'build/synth.js'],
   ['scripts/schema.ts', 'build/schema.js'],
   ['scripts/buckets/cli.ts', 'build/buckets.js'],

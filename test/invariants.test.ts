@@ -2,17 +2,31 @@
  * Properties that must hold for every object of every tenant of the example and of every valid
  * fixture: isolation, RBAC scope, scheduling, selectors that match, no secret material.
  */
+import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
+import { requiredSecrets } from '../lib/secrets';
+import { secretMaterialIn } from '../lib/synth';
 import { RUNNER_ROLE_RULES } from '../lib/tenant-runner';
-import { METRICS_PORT } from '../lib/tenant-isolation';
+import { EKS_POD_IDENTITY_AGENT_CIDR, METRICS_PORT } from '../lib/tenant-isolation';
 import { CACHE_REGISTRY_PORT } from '../lib/names';
 import { violatedControls } from '../lib/pod-security';
+import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
 import { allTenants, Any, find, ofKind } from './support/synth';
 
 const CLUSTER_SCOPED = new Set(['Namespace', 'PriorityClass']);
 
 function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** JSON with sorted object keys (independent of lib/'s implementation). */
+function sortedJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${sortedJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function runnerToml(objects: Any[], configMap: string): Any {
@@ -65,6 +79,49 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
       if (o.kind !== 'ConfigMap') expect('data' in o).toBe(false);
     }
     expect(JSON.stringify(objects)).not.toMatch(/glrt-|glpat-|AKIA[0-9A-Z]{16}|PRIVATE KEY/);
+    expect(objects.flatMap(secretMaterialIn)).toEqual([]);
+  });
+
+  describe('Secrets', () => {
+    const uses = secretUses(objects);
+    const externalSecrets = ofKind(objects, 'ExternalSecret');
+
+    test('every Secret read is produced by an ExternalSecret with exactly the keys read (externalSecret), or documented for the platform team (existing)', () => {
+      expect(uses.length).toBeGreaterThanOrEqual(tenant.runners.length + 1);
+      if (tenant.secrets.source === 'externalSecret') {
+        expect(externalSecrets.length).toBeGreaterThan(0);
+        expect(secretMismatches(uses, producedSecrets(objects))).toEqual([]);
+      } else {
+        expect(externalSecrets).toEqual([]);
+        // What the README's "Secrets" section tells the platform team to create, by the same rules.
+        const documented = requiredSecrets(tenant, names.kanikoPushSecret, { manager: ns, jobs: jobNs }).map((s) => ({ name: s.name, type: s.type, keys: s.keys.map((k) => k.key), by: 'requiredSecrets' }));
+        expect(secretMismatches(uses, documented)).toEqual([]);
+      }
+    });
+
+    test('ExternalSecrets fetch from the configured store: SecretStore unless ClusterSecretStore is set explicitly', () => {
+      if (tenant.secrets.source !== 'externalSecret') {
+        expect(externalSecrets).toEqual([]);
+        return;
+      }
+      expect(externalSecrets.length).toBeGreaterThan(0);
+      for (const es of externalSecrets) {
+        expect(es.spec.secretStoreRef).toEqual({ kind: tenant.secrets.store.kind, name: tenant.secrets.store.name });
+        expect(es.spec.refreshInterval).toBe(tenant.secrets.refreshInterval);
+        expect(es.spec.target).toMatchObject({ name: es.metadata.name, creationPolicy: 'Owner' });
+        for (const d of es.spec.data) expect(d.remoteRef.key).toMatch(/^\S+$/);
+      }
+    });
+
+    test('a change of any ExternalSecret spec rolls the manager (checksum/external-secrets)', () => {
+      const annotations = deployment.spec.template.metadata.annotations;
+      if (externalSecrets.length === 0) {
+        expect(annotations['checksum/external-secrets']).toBeUndefined();
+      } else {
+        const specs = externalSecrets.map((o) => ({ name: o.metadata.name, spec: o.spec })).sort((a, b) => (a.name < b.name ? -1 : 1));
+        expect(annotations['checksum/external-secrets']).toBe(createHash('sha256').update(sortedJson(specs)).digest('hex'));
+      }
+    });
   });
 
   test('the Role grants exactly the executor minimum, namespaced, without wildcards', () => {
@@ -202,6 +259,7 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
       const allowedCidrs = new Set([
         ...config.platform.gitlab.egressCidrs, ...config.platform.kubernetes.apiServerCidrs, ...config.platform.s3.egressCidrs,
         ...config.platform.registry.egressCidrs, ...tenant.egress.extra.map((e) => e.cidr),
+        ...(tenant.cache.s3.auth.type === 'podIdentity' ? [EKS_POD_IDENTITY_AGENT_CIDR] : []),
       ]);
       for (const p of policies) {
         for (const rule of p.spec.egress ?? []) {

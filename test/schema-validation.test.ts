@@ -38,6 +38,19 @@ describe('the validators themselves', () => {
     expect(validateObject(monitor)).not.toEqual([]);
   });
 
+  test('fails when an ExternalSecret breaks its CRD schema or has a field the CRD does not declare', () => {
+    const [, { objects }] = allTenants().find(([label]) => label.startsWith('fixture external-secrets/'))!;
+    const es = JSON.parse(JSON.stringify(objects.find((o) => o.kind === 'ExternalSecret')));
+    expect(validateObject(es)).toEqual([]);
+    es.spec.secretStoreRef.kind = 'VaultStore';
+    es.spec.data[0].secretKey = 'not a key';
+    es.spec.target.templat = {};
+    const problems = validateObject(es).join('\n');
+    expect(problems).toMatch(/secretStoreRef\/kind must be equal to one of the allowed values/);
+    expect(problems).toMatch(/data\/0\/secretKey must match pattern/);
+    expect(problems).toMatch(/\.spec\.target\.templat: unknown field in the CRD schema/);
+  });
+
   test('fails when config.toml has a misspelled key', () => {
     const [, { objects }] = allTenants()[0];
     const toml = find(objects, 'ConfigMap', 'gitlab-runner-config').data['config.toml'];

@@ -3,6 +3,7 @@
  * for an unknown key the closest known one.
  */
 import { z } from 'zod';
+import { findCredential, redact } from '../credentials';
 
 export interface DescribedIssue {
   readonly path: readonly PropertyKey[];
@@ -20,6 +21,9 @@ export function describeIssue(schema: z.ZodType, issue: Issue, root: unknown): D
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) => {
+        // A key of another variant of a discriminated union (e.g. secrets.store with source: existing).
+        const variant = variantHint(schema, path, key, value);
+        if (variant) return { path: [...path, key], message: `unknown key '${key}'${variant}`, at: 'key' as const };
         const known = knownKeys(schema, path);
         const suggestion = closest(key, known);
         const hint = suggestion ? `; did you mean '${suggestion}'?` : known.length ? `; known keys: ${known.join(', ')}` : '';
@@ -78,8 +82,9 @@ function article(type: string): string {
 }
 
 export function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'string') return `'${redact(value)}'`;
   const json = JSON.stringify(value);
+  if (json && findCredential(json)) return redact(json);
   return json && json.length > 60 ? `${json.slice(0, 57)}...` : String(json);
 }
 
@@ -116,6 +121,21 @@ function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
       return current;
     }
   }
+}
+
+/** For a key that only other variants of a discriminated union have: which variants those are. */
+function variantHint(schema: z.ZodType, path: readonly PropertyKey[], key: string, value: unknown): string | undefined {
+  const target = schemaAt(schema, path);
+  if (!(target instanceof z.ZodDiscriminatedUnion)) return undefined;
+  const discriminator = (target._zod.def as { discriminator: string }).discriminator;
+  const given = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[discriminator] : undefined;
+  const owners = target.options.flatMap((option) => {
+    if (!(option instanceof z.ZodObject) || !(key in option.shape)) return [];
+    const literal = option.shape[discriminator] as z.ZodType | undefined;
+    return literal instanceof z.ZodLiteral ? [...literal.values].map((v) => show(v)) : [];
+  });
+  if (owners.length === 0) return undefined;
+  return `; it is only used with ${discriminator}: ${owners.join(' or ')}, not ${show(given)}`;
 }
 
 function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {

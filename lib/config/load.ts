@@ -7,12 +7,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { checkPlatform, checkTenants } from './rules';
-import { ConfigError, ConfigProblem } from './errors';
+import { ConfigError, ConfigProblem, formatKeyPath } from './errors';
 import { Platform, PlatformSchema, Tenant, TenantSchema } from './schema';
 import { hasPath, problemAt, readSource, SourceFile } from './source';
 import { describeIssue } from './issues';
 import { tenantLayout } from '../layout';
-import { cacheRegistryHost } from '../names';
+import { cacheRegistryHost, names } from '../names';
+import { CredentialMatch, findCredential, scanForCredentials } from '../credentials';
 
 /** A tenant as the constructs consume it: validated, defaults applied, derived values resolved. */
 export interface TenantConfig extends Tenant {
@@ -46,7 +47,11 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
 
   const platformFile = path.join(configDir, 'platform.yaml');
   const platformSource = readSource(platformFile, display(platformFile), problems);
-  const platform = platformSource ? validate(PlatformSchema, platformSource.value, [platformSource], problems) : undefined;
+  const platformDefaults = isPlainObject(platformSource?.value) ? platformSource.value.defaults : undefined;
+  const platformCredentials = platformSource ? checkCredentials(platformSource, platformDefaults, problems) : new Set<string>();
+  const platform = platformSource
+    ? validate(PlatformSchema, platformSource.value, [{ ...platformSource, credentials: platformCredentials }], problems)
+    : undefined;
 
   const tenantDir = path.join(configDir, 'tenants');
   const tenantFiles = listYamlFiles(tenantDir);
@@ -66,7 +71,10 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
     // came from: the tenant file, or platform.yaml's `defaults` when the tenant does not set it.
     const defaults = platformSource && isPlainObject(platform?.defaults) ? platform!.defaults : {};
     const merged = deepMerge(defaults, source.value);
-    const locations = platformSource ? [source, { ...platformSource, prefix: ['defaults'] }] : [source];
+    const credentials = checkCredentials(source, merged, problems);
+    const locations: Location[] = platformSource
+      ? [{ ...source, credentials }, { ...platformSource, prefix: ['defaults'], credentials: platformCredentials }]
+      : [{ ...source, credentials }];
     const tenant = validate(TenantSchema, merged, locations, problems);
     if (!tenant || !platform) continue;
     tenants.push({
@@ -138,6 +146,54 @@ function kanikoCacheRepo(platform: Platform, tenant: Tenant): string {
 interface Location extends SourceFile {
   /** Where the validated object sits inside this file (e.g. platform.yaml's `defaults`). */
   readonly prefix?: readonly PropertyKey[];
+  /** Key paths of values that look like credentials: reported once, as such, and never echoed. */
+  readonly credentials?: ReadonlySet<string>;
+}
+
+/**
+ * config/ is reviewed and public like dist/: a value that looks like a credential is an error
+ * that says where the value belongs instead. `tenant` is the tenant (merged with the platform
+ * defaults) the file configures, for Secret names and the secret source in messages. Returns the
+ * key paths of the hits.
+ */
+function checkCredentials(source: SourceFile, tenant: unknown, problems: ConfigProblem[]): Set<string> {
+  const hits = scanForCredentials(source.value);
+  for (const hit of hits) problems.push(problemAt(source, hit.path, credentialMessage(hit, tenant)));
+  for (const comment of source.comments) {
+    const match = findCredential(comment.text);
+    if (!match) continue;
+    const pos = source.lineCounter.linePos(comment.offset);
+    problems.push({ file: source.file, line: pos.line, column: pos.col, keyPath: '', message: `a comment ${credentialMessage(match, tenant)}` });
+  }
+  return new Set(hits.map((hit) => formatKeyPath(hit.path)));
+}
+
+function credentialMessage(match: CredentialMatch, tenant: unknown): string {
+  const raw = isPlainObject(tenant) ? tenant : {};
+  // The tenant's own token Secret name, if it is a plain name (it may itself be the credential).
+  const tokenSecret = typeof raw.tokenSecretName === 'string' && /^[a-z0-9][-a-z0-9.]*$/.test(raw.tokenSecretName) && !findCredential(raw.tokenSecretName)
+    ? raw.tokenSecretName
+    : 'gitlab-runner-tokens';
+  const external = isPlainObject(raw.secrets) && raw.secrets.source === 'externalSecret';
+  // With externalSecret the value goes into the secret store; the ExternalSecret fills the Secret.
+  const into = (secret: string) => (external ? `in the secret store that fills Secret ${secret}` : `in Secret ${secret}`);
+  const never = '(see README, Secrets), never in config/';
+  switch (match.kind) {
+    case 'gitlab-runner-token':
+      return `looks like ${match.description}; put it ${into(tokenSecret)} ${never}`;
+    case 'gitlab-registration-token':
+      return `looks like ${match.description}, which new runners no longer use; create the runner in GitLab and put its glrt- token ${into(tokenSecret)} ${never}`;
+    case 'gitlab-token':
+      return `looks like ${match.description}; the runner needs none: registry credentials go ${into(names.kanikoPushSecret)}, job credentials in GitLab CI/CD variables ${never}`;
+    case 'aws-access-key-id':
+      return `looks like ${match.description}; use cache.s3.auth type iamRole or podIdentity, or type staticKeys with the keys ${external ? 'in the secret store that fills' : 'in'} the Secret named by cache.s3.auth.secretName ${never}`;
+    case 'private-key':
+      return `looks like ${match.description}; keys go in a Secret or GitLab CI/CD variables ${never}`;
+    case 'docker-config':
+      return `looks like ${match.description}; put them ${into(names.kanikoPushSecret)} or an imagePullSecrets Secret ${never}`;
+    case 'url-credentials':
+      return `looks like ${match.description}; remove the credentials from the URL: runners authenticate with their token ${into(tokenSecret)} ${never}`;
+  }
 }
 
 function validate<S extends z.ZodType>(schema: S, value: unknown, locations: readonly Location[], problems: ConfigProblem[]): z.output<S> | undefined {
@@ -148,7 +204,10 @@ function validate<S extends z.ZodType>(schema: S, value: unknown, locations: rea
       // The first file that holds the key is where the value came from; if none does (a missing
       // key), point at the parent mapping in the primary file.
       const where = locations.find((loc) => hasPath(loc, [...(loc.prefix ?? []), ...issuePath])) ?? locations[0];
-      problems.push(problemAt(where, [...(where.prefix ?? []), ...issuePath], message, at));
+      const fullPath = [...(where.prefix ?? []), ...issuePath];
+      // A credential is already reported as such; a schema message would only repeat its value.
+      if (where.credentials?.has(formatKeyPath(fullPath))) continue;
+      problems.push(problemAt(where, fullPath, message, at));
     }
   }
   return undefined;
@@ -178,9 +237,16 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Objects merge key by key; lists and scalars from `override` replace those of `base`. */
+/** Keys that select a variant (`secrets.source`, `cache.s3.auth.type`): other variants' keys must not leak in. */
+const DISCRIMINATORS = ['source', 'type'];
+
+/**
+ * Objects merge key by key; lists and scalars from `override` replace those of `base`. An object
+ * that chooses another variant than the default (a different `source` or `type`) replaces it.
+ */
 export function deepMerge(base: unknown, override: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
+  if (DISCRIMINATORS.some((key) => key in override && key in base && override[key] !== base[key])) return override;
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) out[key] = deepMerge(base[key], value);
   return out;

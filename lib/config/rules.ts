@@ -3,6 +3,7 @@
  * an isolation guarantee (two tenants must never share a bucket, a cache repo or a node pool).
  */
 import * as path from 'node:path';
+import { names } from '../names';
 import { ConfigProblem } from './errors';
 import type { TenantConfig } from './load';
 import { Platform } from './schema';
@@ -114,6 +115,8 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
     if (hit) at(['egress', 'extra', i, 'cidr'], `${extra.cidr} overlaps the cluster network ${hit} (kubernetes.clusterCidrs in platform.yaml); job pods could reach other tenants' pods. Name the external destination's own addresses`);
   });
 
+  problems.push(...checkSecrets(t, source));
+
   const seenRunner = new Map<string, number>();
   const seenKey = new Map<string, number>();
   t.runners.forEach((runner, i) => {
@@ -129,6 +132,47 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
     else seenKey.set(key, i);
     if (runner.limit > t.concurrent) at(['runners', i, 'limit'], `must be at most the tenant's concurrent (${t.concurrent}), got ${runner.limit}`);
   });
+  return problems;
+}
+
+/**
+ * Secret names and remote references: each Secret has one role (tokens, static S3 keys, registry
+ * credentials), and remote settings only name Secrets the runner actually reads.
+ */
+function checkSecrets(t: TenantConfig, source: SourceFile): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const at = (keyPath: PropertyKey[], message: string) => problems.push(problemAt(source, keyPath, message));
+  const { auth } = t.cache.s3;
+  const dockerSecrets = new Set([names.kanikoPushSecret, ...t.imagePullSecrets]);
+
+  const seenPull = new Map<string, number>();
+  t.imagePullSecrets.forEach((name, i) => {
+    const before = seenPull.get(name);
+    if (before !== undefined) at(['imagePullSecrets', i], `'${name}' is already listed at imagePullSecrets[${before}]`);
+    else seenPull.set(name, i);
+  });
+  if (dockerSecrets.has(t.tokenSecretName)) {
+    at(['tokenSecretName'], `'${t.tokenSecretName}' is a registry credentials Secret (kubernetes.io/dockerconfigjson); runner tokens need their own Secret`);
+  }
+  if (auth.type === 'staticKeys') {
+    if (auth.secretName === t.tokenSecretName) {
+      at(['cache', 's3', 'auth', 'secretName'], `'${auth.secretName}' is also the runner token Secret (tokenSecretName); give the S3 keys a Secret of their own`);
+    } else if (dockerSecrets.has(auth.secretName)) {
+      at(['cache', 's3', 'auth', 'secretName'], `'${auth.secretName}' is a registry credentials Secret (kubernetes.io/dockerconfigjson); give the S3 keys a Secret of their own`);
+    }
+  }
+
+  if (t.secrets.source !== 'externalSecret') return problems;
+  const { s3StaticKeys, imagePullSecrets } = t.secrets;
+  if (s3StaticKeys && auth.type !== 'staticKeys') {
+    at(['secrets', 's3StaticKeys'], `is only used with cache.s3.auth.type: staticKeys, got type '${auth.type}'`);
+  }
+  for (const name of Object.keys(imagePullSecrets)) {
+    if (name === names.kanikoPushSecret) at(['secrets', 'imagePullSecrets', name], `is the Kaniko push Secret; set its remote key under secrets.kanikoPush`);
+    else if (!t.imagePullSecrets.includes(name)) {
+      at(['secrets', 'imagePullSecrets', name], `'${name}' is not listed in imagePullSecrets (${t.imagePullSecrets.length ? t.imagePullSecrets.join(', ') : 'empty'}); list it there or remove this entry`);
+    }
+  }
   return problems;
 }
 

@@ -182,6 +182,75 @@ const s3Auth = z.discriminatedUnion('type', [
   }),
 ]);
 
+// ---------------------------------------------------------------------------------------------
+// Secrets: where the Secrets the runner reads come from. Values never appear in config/ or dist/.
+// ---------------------------------------------------------------------------------------------
+
+/** A Kubernetes Secret (or other object) name: a DNS-1123 subdomain. */
+const objectName = z
+  .string()
+  .max(253, { message: 'must be at most 253 characters' })
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    message: "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'",
+  });
+
+const remoteKey = z.string().regex(/^\S+$/, { message: 'must be a non-empty remote key without spaces' });
+const remoteProperty = z.string().regex(/^\S+$/, { message: 'must be a non-empty property name without spaces' });
+
+/** Where a `kubernetes.io/dockerconfigjson` Secret's content lives: one remote value holding the whole Docker config.json. */
+const dockerConfigRemoteRef = z
+  .strictObject({
+    key: remoteKey.optional().describe('Remote key (default <remoteKeyPrefix>/<secret name>)'),
+    property: remoteProperty.default('dockerconfigjson').describe('Property of the remote secret holding the Docker config.json'),
+  })
+  .prefault({});
+
+export const SECRETS_DEFAULT_REFRESH_INTERVAL = '1h';
+
+export const SecretsSchema = z
+  .discriminatedUnion('source', [
+    z.strictObject({
+      source: z.literal('existing').describe('Reference Secrets the platform team creates in the tenant namespace (README, Secrets)'),
+    }),
+    z.strictObject({
+      source: z.literal('externalSecret').describe('Synthesize ExternalSecrets (external-secrets.io/v1) that fill the Secrets the runner reads'),
+      store: z
+        .strictObject({
+          name: objectName.describe('SecretStore (in the tenant namespace) or ClusterSecretStore to fetch from'),
+          kind: z
+            .enum(['SecretStore', 'ClusterSecretStore'])
+            .default('SecretStore')
+            .describe('SecretStore (per tenant, default); ClusterSecretStore only when its conditions restrict it to this namespace'),
+        })
+        .describe('The store External Secrets Operator fetches this tenant\'s values from'),
+      refreshInterval: z
+        .string()
+        .regex(/^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$/, { message: 'must be a duration such as 1h, 15m or 1h30m (0 disables refresh)' })
+        .default(SECRETS_DEFAULT_REFRESH_INTERVAL)
+        .describe('How often External Secrets Operator re-reads the remote values'),
+      remoteKeyPrefix: remoteKey.optional().describe('Prefix of every default remote key (default tenant-runners/<tenant>)'),
+      runnerTokens: z
+        .strictObject({
+          key: remoteKey.optional().describe('Remote key holding one property per runner token key (default <remoteKeyPrefix>/<tokenSecretName>)'),
+        })
+        .prefault({}),
+      kanikoPush: dockerConfigRemoteRef.describe('Remote Docker config.json for the Kaniko push Secret kaniko-push-credentials'),
+      s3StaticKeys: z
+        .strictObject({
+          key: remoteKey.optional().describe('Remote key (default <remoteKeyPrefix>/<cache.s3.auth.secretName>)'),
+          accessKeyIdProperty: remoteProperty.optional().describe('Property with the access key ID (default cache.s3.auth.accessKeyIdKey)'),
+          secretAccessKeyProperty: remoteProperty.optional().describe('Property with the secret access key (default cache.s3.auth.secretAccessKeyKey)'),
+        })
+        .optional()
+        .describe('Remote location of the static S3 keys (only with cache.s3.auth.type: staticKeys)'),
+      imagePullSecrets: z
+        .record(objectName, dockerConfigRemoteRef)
+        .default({})
+        .describe('Remote locations of the imagePullSecrets, by Secret name (default <remoteKeyPrefix>/<name>, property dockerconfigjson)'),
+    }),
+  ])
+  .default({ source: 'existing' });
+
 export const TenantSchema = z.strictObject({
   name: dnsLabel(40).describe('Tenant name: the namespace name and the prefix of derived names'),
   concurrent: z.number().int().min(1).max(500).describe('Jobs this tenant runs at once (config.toml concurrent)'),
@@ -196,6 +265,11 @@ export const TenantSchema = z.strictObject({
   separateBuildNamespace: z.boolean().optional().describe('Overrides architecture.separateBuildNamespace for this tenant'),
   tokenSecretName: dnsLabel(253).optional().describe('Existing Secret with one runner token per key (default gitlab-runner-tokens; <tenant>-gitlab-runner-tokens in the sharedNamespace variant)'),
   runners: z.array(RunnerSchema).min(1),
+  secrets: SecretsSchema.describe('Where the runner token, registry push and static S3 key Secrets come from: existing (default) or externalSecret'),
+  imagePullSecrets: z
+    .array(objectName)
+    .default([])
+    .describe('kubernetes.io/dockerconfigjson Secrets job pods pull their images with (config.toml image_pull_secrets)'),
   cache: z.strictObject({
     s3: z.strictObject({
       bucket: z.string().describe('Bucket for the runner distributed cache (cache/<runner>/ prefixes)'),
@@ -391,3 +465,4 @@ export type RunnerSpec = z.output<typeof RunnerSchema>;
 export type ContainerResources = Tenant['runners'][number]['resources']['build'];
 export type S3Auth = Tenant['cache']['s3']['auth'];
 export type KanikoCacheMode = Tenant['cache']['kaniko']['mode'];
+export type SecretsConfig = Tenant['secrets'];

@@ -3,7 +3,7 @@
  * then map any key path back to the nearest node that exists in the file.
  */
 import * as fs from 'node:fs';
-import { Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument, Pair, YAMLMap } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument, Pair, Parser, YAMLMap } from 'yaml';
 import { ConfigProblem, formatKeyPath } from './errors';
 
 export interface SourceFile {
@@ -13,6 +13,8 @@ export interface SourceFile {
   readonly lineCounter: LineCounter;
   /** The parsed value (plain objects and arrays). */
   readonly value: unknown;
+  /** Every comment (`# …`) with its offset: reviewed and public like the values. */
+  readonly comments: readonly { readonly offset: number; readonly text: string }[];
 }
 
 export interface Position {
@@ -44,7 +46,22 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
     }
     return undefined;
   }
-  return { file, doc, lineCounter, value: doc.toJS() ?? {} };
+  return { file, doc, lineCounter, value: doc.toJS() ?? {}, comments: commentsOf(text) };
+}
+
+/** Comments from the concrete syntax tree (the document model keeps them without positions). */
+function commentsOf(text: string): { offset: number; text: string }[] {
+  const comments: { offset: number; text: string }[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      const token = node as { type?: string; offset?: number; source?: string };
+      if (token.type === 'comment' && typeof token.offset === 'number') comments.push({ offset: token.offset, text: token.source ?? '' });
+      for (const child of Object.values(node)) if (child && typeof child === 'object') walk(child);
+    }
+  };
+  for (const token of new Parser().parse(text)) walk(token);
+  return comments;
 }
 
 function yamlErrorMessage(code: string, message: string): string {

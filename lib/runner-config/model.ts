@@ -89,6 +89,8 @@ export interface KubernetesConfig {
   helper_container_security_context: SecurityContextConfig;
   service_container_security_context: SecurityContextConfig;
   volumes?: { secret?: SecretVolumeConfig[] };
+  /** docker-registry Secrets (in `namespace`) job pods pull their images with. */
+  image_pull_secrets?: string[];
 }
 
 export interface SecretVolumeConfig {

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, formatProblem } from '../../lib/config/errors';
 import { loadConfig } from '../../lib/config/load';
+import { findCredential } from '../../lib/credentials';
 import { assembleCase, FIXTURES } from './assemble';
 
 
@@ -30,4 +31,6 @@ test.each(cases)('fails when %s', (name) => {
     problems = error.problems.map(formatProblem);
   }
   expect(problems).toEqual(expected);
+  // Messages go to CI logs: a value that looks like a credential is never echoed.
+  for (const line of problems) expect(findCredential(line)).toBeUndefined();
 });

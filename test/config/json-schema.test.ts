@@ -37,3 +37,22 @@ test('fails when a tenant file has an unknown key or leaves out a required one (
   expect(required).not.toContain('tokenSecretName');
   expect(required).not.toContain('quota');
 });
+
+const fixtureTenants = path.join(ROOT, 'test', 'fixtures', 'valid', 'external-secrets', 'tenants');
+
+test('the external-secrets fixture tenants (both secrets.source variants) validate against the editor schema', () => {
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  const tenant = ajv.compile(editorSchemas().tenant);
+  const files = fs.readdirSync(fixtureTenants).sort();
+  expect(files).toHaveLength(4);
+  for (const file of files) expect([file, tenant(parse(fs.readFileSync(path.join(fixtureTenants, file), 'utf8')))]).toEqual([file, true]);
+});
+
+test('fails when a key of the other secrets.source variant is set (editor view)', () => {
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  const tenant = ajv.compile(editorSchemas().tenant);
+  const existingWithStore = parse(fs.readFileSync(path.join(fixtureTenants, 'es-opt-out.yaml'), 'utf8'));
+  expect(tenant(existingWithStore)).toBe(true);
+  existingWithStore.secrets.store = { name: 'x' };
+  expect(tenant(existingWithStore)).toBe(false);
+});

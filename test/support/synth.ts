@@ -24,6 +24,7 @@ export const CONFIG_DIRS: Record<string, string> = {
   'variant 2 shared namespace': path.join(VALID_FIXTURES, 'variant-shared'),
   'variant 3 daemonSet': path.join(VALID_FIXTURES, 'variant-daemonset'),
   'fixture kaniko-s3': path.join(VALID_FIXTURES, 'kaniko-s3'),
+  'fixture external-secrets': path.join(VALID_FIXTURES, 'external-secrets'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();

@@ -3,7 +3,8 @@
  * - Kubernetes objects: kubernetes-models (full OpenAPI validation: required fields, types,
  *   formats) plus a strict walk over the Kubernetes 1.28 API models of @kubernetes/client-node
  *   0.20 (the 1.28 release), which rejects any field 1.28 does not know.
- * - Custom resources: the openAPIV3Schema of the CRD files in crds/.
+ * - Custom resources: the openAPIV3Schema of the CRD files in crds/ (PodMonitor, ExternalSecret),
+ *   and no field the structural schema does not declare.
  * - config.toml: shared/reference/gitlab-runner-config.schema.json (gitlab-runner 19.3).
  */
 import * as fs from 'node:fs';
@@ -47,7 +48,10 @@ export function validateObject(object: ObjectLike): string[] {
   const key = `${object.apiVersion}/${object.kind}`;
   const crd = crdValidators().get(key);
   if (crd) {
-    return crd(object) ? [] : (crd.errors ?? []).map((e) => `${key} ${e.instancePath || '/'} ${e.message}`);
+    const problems = crd(object) ? [] : (crd.errors ?? []).map((e) => `${key} ${e.instancePath || '/'} ${e.message}`);
+    // The API server prunes fields a structural schema does not declare: for us they are errors.
+    strictCrdWalk(object, crdSchemas.get(key), '', problems);
+    return problems;
   }
   const model = KUBERNETES_MODELS[key];
   if (!model) return [`${key}: no schema known for this kind; add it to test/support/validate.ts`];
@@ -106,6 +110,30 @@ function strictWalk(value: unknown, type: string, at: string, problems: string[]
   }
 }
 
+interface OpenApiSchema {
+  type?: string;
+  properties?: Record<string, OpenApiSchema>;
+  additionalProperties?: boolean | OpenApiSchema;
+  items?: OpenApiSchema;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+}
+
+/** Rejects fields that the CRD's structural schema does not declare (the API server would drop them). */
+function strictCrdWalk(value: unknown, schema: OpenApiSchema | undefined, at: string, problems: string[]): void {
+  if (!schema || value === null || typeof value !== 'object' || schema['x-kubernetes-preserve-unknown-fields']) return;
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => strictCrdWalk(item, schema.items, `${at}[${i}]`, problems));
+    return;
+  }
+  for (const [field, child] of Object.entries(value)) {
+    const declared = schema.properties?.[field];
+    if (declared) strictCrdWalk(child, declared, `${at}.${field}`, problems);
+    else if (typeof schema.additionalProperties === 'object') strictCrdWalk(child, schema.additionalProperties, `${at}.${field}`, problems);
+    else if (schema.properties && schema.additionalProperties !== true) problems.push(`${at}.${field}: unknown field in the CRD schema`);
+  }
+}
+
+const crdSchemas = new Map<string, OpenApiSchema>();
 let crdCache: Map<string, ReturnType<Ajv['compile']>> | undefined;
 function crdValidators(): Map<string, ReturnType<Ajv['compile']>> {
   if (crdCache) return crdCache;
@@ -118,6 +146,7 @@ function crdValidators(): Map<string, ReturnType<Ajv['compile']>> {
     for (const version of crd.spec.versions) {
       const schema = version.schema.openAPIV3Schema;
       crdCache.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, ajv.compile(schema));
+      crdSchemas.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, schema);
     }
   }
   return crdCache;
