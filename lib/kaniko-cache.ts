@@ -6,6 +6,7 @@ import type { TenantConfig } from './config/load';
 import { KanikoCacheMode, Platform } from './config/schema';
 import { cacheRegistryPodLabels, podSelectorLabels } from './labels';
 import { CACHE_REGISTRY_PORT, cacheRegistryHost, ObjectNames } from './names';
+import { resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './container-defaults';
 import { CacheConfig, SecretVolumeConfig } from './runner-config/model';
 import { egressTo, TenantIsolation } from './tenant-isolation';
 
@@ -143,10 +144,6 @@ export class KanikoCache extends Construct {
     const selector = podSelectorLabels(tenant.name, 'cache-registry');
     const { auth } = tenant.cache.s3;
     const { resources, image } = platform.kaniko.cacheRegistry;
-    const quantities = (list: { cpu: string; memory: string }) => ({
-      cpu: k8s.Quantity.fromString(list.cpu),
-      memory: k8s.Quantity.fromString(list.memory),
-    });
 
     // Its own ServiceAccount: the manager's holds the API rights to create job pods, the registry
     // needs none. With IRSA it carries the same tenant role, whose trust policy must then also name
@@ -203,15 +200,8 @@ export class KanikoCache extends Construct {
               command: ['registry', 'serve', `${CACHE_REGISTRY_CONFIG_DIR}/config.yml`],
               env: env.length > 0 ? env : undefined,
               ports: [{ name: 'registry', containerPort: CACHE_REGISTRY_PORT, protocol: 'TCP' }],
-              resources: { requests: quantities(resources.requests), limits: quantities(resources.limits) },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                privileged: false,
-                capabilities: { drop: ['ALL'] },
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              resources: resourceRequirements(resources),
+              securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
               // /v2/ answers 503 while the S3 health check fails (health.storagedriver): not ready,
               // so jobs see no endpoint; liveness only checks the process, so an S3 outage does
               // not restart it.

@@ -108,3 +108,4 @@ export function podSecurityViolations(input: JobContainerSecurity, level: PodSec
 export function violatedControls(input: JobContainerSecurity, level: PodSecurityLevel): PodSecurityControl[] {
   return [...new Set(podSecurityViolations(input, level).map((v) => v.control))].sort();
 }
+

@@ -9,6 +9,7 @@ import { jobPodLabels, managerPodLabels, podSelectorLabels } from './labels';
 import { runnerTokenEnv } from './names';
 import { runnerTokenKey } from './secrets';
 import { TenantSecrets } from './tenant-secrets';
+import { resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './container-defaults';
 import { KubernetesConfig, RunnerConfig, RunnerGlobalConfig, SecurityContextConfig } from './runner-config/model';
 import { renderRunnerConfig } from './runner-config/render';
 import { METRICS_PORT, TenantIsolation } from './tenant-isolation';
@@ -213,10 +214,6 @@ export class TenantRunner extends Construct {
     const { names } = isolation;
     const labels = managerPodLabels(tenant.name);
     const resources = platform.runner.resources;
-    const quantities = (list: { cpu: string; memory: string }) => ({
-      cpu: k8s.Quantity.fromString(list.cpu),
-      memory: k8s.Quantity.fromString(list.memory),
-    });
     const metricsProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
       // The metrics endpoint answers while the process is healthy, whether or not GitLab is
       // reachable, so a GitLab outage never restarts every runner.
@@ -267,15 +264,8 @@ export class TenantRunner extends Construct {
             ...cache.managerEnv,
           ],
           ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
-          resources: { requests: quantities(resources.requests), limits: quantities(resources.limits) },
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            privileged: false,
-            capabilities: { drop: ['ALL'] },
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          resources: resourceRequirements(resources),
+          securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
           startupProbe: metricsProbe(5, 24),
           livenessProbe: metricsProbe(30, 3),
           readinessProbe: metricsProbe(10, 3),
