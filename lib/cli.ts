@@ -1,7 +1,7 @@
 /**
  * The synth command.
  *
- *   node build/synth.js [--config DIR] [--out DIR] [--allow-removal]   write dist/
+ *   node build/synth.js [--config DIR] [--out DIR] [--allow-removal] [--jobs N]   write dist/
  *   node build/synth.js diff [--config DIR] [--out DIR]                 show what would change
  *
  * Exit codes: synth 0 written, 1 configuration problems, secret material in the output or refused
@@ -13,13 +13,16 @@ import { ConfigError } from './config/errors';
 import { diffTrees } from './diff';
 import { architectureWarnings } from './layout';
 import { readTree, RemovalRefusedError, SecretMaterialError, synthesizeClusters, writeOutput } from './synth';
+import { countTenantFiles, defaultJobs, synthesizeAndWrite, SynthWorkers } from './synth-parallel';
 
 export interface CliIo {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
 }
 
-const USAGE = 'usage: synth [diff] [--config DIR] [--out DIR] [--allow-removal]';
+const USAGE =
+  'usage: synth [diff] [--config DIR] [--out DIR] [--allow-removal] [--jobs N]\n' +
+  '  --jobs N  worker threads synthesizing tenants (default: one per core from 250 tenants on, else 1 = no workers)';
 
 export function runSynth(argv: readonly string[], io: CliIo = { out: console.log, err: console.error }): number {
   const args = [...argv];
@@ -27,11 +30,13 @@ export function runSynth(argv: readonly string[], io: CliIo = { out: console.log
   let configDir = 'config';
   let outDir = 'dist';
   let allowRemoval = false;
+  let jobs: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--config' && args[i + 1]) configDir = args[++i];
     else if (arg === '--out' && args[i + 1]) outDir = args[++i];
     else if (arg === '--allow-removal' && command === 'synth') allowRemoval = true;
+    else if (arg === '--jobs' && /^[1-9][0-9]*$/.test(args[i + 1] ?? '')) jobs = Number(args[++i]);
     else if (arg === '--help' || arg === '-h') {
       io.out(USAGE);
       return 0;
@@ -41,18 +46,28 @@ export function runSynth(argv: readonly string[], io: CliIo = { out: console.log
     }
   }
 
+  let workers: SynthWorkers | undefined;
   try {
+    // Started before the configuration is loaded, so loading their code overlaps loading it.
+    const tenantFiles = countTenantFiles(configDir);
+    const count = jobs ?? defaultJobs(tenantFiles);
+    if (count > 1) workers = SynthWorkers.start(count, tenantFiles);
     const clusters = loadClusters(configDir);
     for (const cluster of clusters) {
       for (const warning of architectureWarnings(cluster.platform)) io.err(cluster.cluster ? `${cluster.cluster}: ${warning}` : warning);
     }
-    const files = synthesizeClusters(clusters);
     if (command === 'diff') {
+      const files = synthesizeClusters(clusters, workers && ((config, prefix) => workers!.synthesize(config, prefix)));
       const diff = diffTrees(readTree(outDir), files);
       io.out(diff.text);
       return diff.changed ? 1 : 0;
     }
-    const result = writeOutput(outDir, files, { allowRemoval });
+    const { files, result } = workers
+      ? synthesizeAndWrite(workers, clusters, outDir, { allowRemoval })
+      : (() => {
+          const all = synthesizeClusters(clusters);
+          return { files: all, result: writeOutput(outDir, all, { allowRemoval }) };
+        })();
     const tenants = clusters.reduce((n, c) => n + c.tenants.length, 0);
     const summary = (label: string, list: string[]) => (list.length ? `${label}: ${list.join(', ')}` : undefined);
     const lines = [summary('added', result.added), summary('changed', result.changed), summary('removed', result.removed)].filter(Boolean);
@@ -68,5 +83,7 @@ export function runSynth(argv: readonly string[], io: CliIo = { out: console.log
     io.err(`${command} failed: ${(error as Error).stack ?? error}`);
     if (untouched) io.err(untouched);
     return 2;
+  } finally {
+    workers?.close();
   }
 }

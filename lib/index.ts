@@ -17,6 +17,7 @@ export * from './secrets';
 export * from './shared-namespace-chart';
 export * from './summary';
 export * from './synth';
+export * from './synth-parallel';
 export * from './tenant-chart';
 export * from './tenant-isolation';
 export * from './tenant-runner';

@@ -13,7 +13,7 @@ import type { ClusterConfig, LoadedConfig, TenantConfig } from './config/load';
 import { Platform } from './config/schema';
 import { GITOPS_DIR, DeliveredTenant, GitOpsChart } from './gitops';
 import { tenantLayout } from './layout';
-import { ClusterSummary, renderSummary } from './summary';
+import { ClusterSummary, renderSummary, TenantSummaryFacts } from './summary';
 import { SHARED_DIR, SharedNamespaceChart } from './shared-namespace-chart';
 import { ciTemplatePath, kanikoCiTemplate } from './ci-template';
 import { TenantChart } from './tenant-chart';
@@ -41,13 +41,49 @@ export interface OutputFile {
 /** The API objects of one tenant, in cdk8s's dependency order. */
 export function synthesizeTenant(platform: Platform, tenant: TenantConfig): ManifestObject[] {
   const app = new App({ outdir: '/nonexistent' });
-  const chart = new TenantChart(app, tenant.name, { platform, tenant });
   try {
+    // Construction is inside: a construct that throws names its tenant, as a failed validation does.
+    const chart = new TenantChart(app, tenant.name, { platform, tenant });
     return chart.toJson() as ManifestObject[];
   } catch (error) {
     throw new Error(`tenant '${tenant.name}' (${tenant.file}): ${(error as Error).message}`);
   }
 }
+
+/**
+ * Everything one tenant contributes to `dist/`: its files (tenant folder and CI template), what
+ * the secret guard found in them, and the facts the cluster-level files need (delivery objects,
+ * summary). Plain data, so worker threads can produce it (synth-parallel.ts).
+ */
+export interface TenantOutput {
+  readonly files: OutputFile[];
+  readonly findings: string[];
+  readonly delivered: DeliveredTenant;
+  readonly summary: TenantSummaryFacts;
+}
+
+/** The output of one tenant, `prefix` being `<cluster>/` in a multi-cluster repository. */
+export function synthesizeTenantOutput(platform: Platform, tenant: TenantConfig, prefix = ''): TenantOutput {
+  const objects = synthesizeTenant(platform, tenant);
+  const unit = `${prefix}${tenant.name}`;
+  const primaryNamespace = tenantLayout(platform, tenant).managerNamespace;
+  const files: OutputFile[] = [];
+  const findings: string[] = [];
+  for (const object of objects) {
+    findings.push(...secretMaterialIn(object).map((finding) => `tenant '${tenant.name}': ${finding}`));
+    files.push({ path: `${unit}/${objectFileName(object, primaryNamespace)}`, content: toYaml(object), unit });
+  }
+  // The CI template stays outside the synced tenant folder (Argo CD and Flux would apply it).
+  files.push({ path: `${prefix}${ciTemplatePath(tenant.name)}`, content: kanikoCiTemplate(platform, tenant), unit });
+  return { files, findings, delivered: deliveredTenant(platform, tenant.name, unit, objects), summary: summaryFacts(objects) };
+}
+
+/** Produces the outputs of a cluster's tenants, in configuration order. */
+export type TenantSynthesizer = (config: ClusterConfig, prefix: string) => TenantOutput[];
+
+/** The default: every tenant in this thread, one after the other. */
+export const synthesizeInThisThread: TenantSynthesizer = (config, prefix) =>
+  config.tenants.map((tenant) => synthesizeTenantOutput(config.platform, tenant, prefix));
 
 /** Every file of `dist/` for a single-cluster configuration. */
 export function synthesize(config: LoadedConfig): OutputFile[] {
@@ -58,27 +94,19 @@ export function synthesize(config: LoadedConfig): OutputFile[] {
  * Every file of `dist/`: per cluster (a folder of its own when there are several), one folder per
  * tenant with one object per file (`<kind>-<name>.yaml`), the tenant's Kaniko CI template in
  * `ci/<tenant>/`, the delivery objects in `_gitops/`, and a `README.md` summary. Sorted by path.
+ * Throws before returning when any object holds secret material.
  */
-export function synthesizeClusters(clusters: readonly ClusterConfig[]): OutputFile[] {
+export function synthesizeClusters(clusters: readonly ClusterConfig[], synthesizeTenants: TenantSynthesizer = synthesizeInThisThread): OutputFile[] {
   const files: OutputFile[] = [];
   const summaries: ClusterSummary[] = [];
   const findings: string[] = [];
   for (const config of clusters) {
     const prefix = config.cluster ? `${config.cluster}/` : '';
-    const delivered: DeliveredTenant[] = [];
-    const tenantObjects: Record<string, ManifestObject[]> = {};
-    for (const tenant of config.tenants) {
-      const objects = synthesizeTenant(config.platform, tenant);
-      tenantObjects[tenant.name] = objects;
-      const unit = `${prefix}${tenant.name}`;
-      const primaryNamespace = tenantLayout(config.platform, tenant).managerNamespace;
-      for (const object of objects) {
-        findings.push(...secretMaterialIn(object).map((finding) => `tenant '${tenant.name}': ${finding}`));
-        files.push({ path: `${unit}/${objectFileName(object, primaryNamespace)}`, content: toYaml(object), unit });
-      }
-      delivered.push(deliveredTenant(config.platform, tenant.name, unit, objects));
-      // The CI template stays outside the synced tenant folder (Argo CD and Flux would apply it).
-      files.push({ path: `${prefix}${ciTemplatePath(tenant.name)}`, content: kanikoCiTemplate(config.platform, tenant), unit });
+    const outputs = synthesizeTenants(config, prefix);
+    const delivered = outputs.map((o) => o.delivered);
+    for (const output of outputs) {
+      files.push(...output.files);
+      findings.push(...output.findings);
     }
     if (config.platform.architecture.variant === 'sharedNamespace') {
       const unit = `${prefix}${SHARED_DIR}`;
@@ -94,18 +122,42 @@ export function synthesizeClusters(clusters: readonly ClusterConfig[]): OutputFi
       findings.push(...secretMaterialIn(object).map((finding) => `${prefix}${GITOPS_DIR}: ${finding}`));
       files.push({ path: `${prefix}${GITOPS_DIR}/${objectFileName(object)}`, content: toYaml(object) });
     }
-    summaries.push({ cluster: config.cluster, platform: config.platform, tenants: config.tenants, objects: tenantObjects });
+    summaries.push({
+      cluster: config.cluster,
+      platform: config.platform,
+      tenants: config.tenants,
+      facts: Object.fromEntries(config.tenants.map((t, i) => [t.name, outputs[i].summary])),
+    });
   }
   // Checked before anything is written: one finding anywhere and dist/ stays as it was.
   if (findings.length > 0) throw new SecretMaterialError(findings);
   files.push({ path: 'README.md', content: renderSummary(summaries) });
+  return checkAndSortFiles(files);
+}
 
+/** Fails on two files with one path; returns the files sorted by path. */
+export function checkAndSortFiles(files: OutputFile[]): OutputFile[] {
   const seen = new Set<string>();
   for (const file of files) {
     if (seen.has(file.path)) throw new Error(`two objects would be written to ${file.path}; object names must be unique per kind`);
     seen.add(file.path);
   }
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function summaryFacts(objects: readonly ManifestObject[]): TenantSummaryFacts {
+  const namespaces = new Set<string>();
+  for (const o of objects) {
+    if (o.kind === 'Namespace') namespaces.add(o.metadata.name);
+    else if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
+  }
+  // The quota of the job pods (in a split layout the one that is not the manager's).
+  const quotas = objects.filter((o) => o.kind === 'ResourceQuota') as unknown as { spec?: { hard?: Record<string, string> } }[];
+  const jobs = quotas.reduce<Record<string, string>>((best, q) => {
+    const hard = q.spec?.hard ?? {};
+    return Number(hard.pods ?? 0) > Number(best.pods ?? 0) ? hard : best;
+  }, {});
+  return { namespaces: [...namespaces].sort(), quota: jobs };
 }
 
 const CLUSTER_SCOPED_KINDS = new Set(['Namespace', 'PriorityClass']);
@@ -215,28 +267,91 @@ export class RemovalRefusedError extends Error {
  * swapped in with renames, so a reader (or a failed run) never sees a half-written tree.
  */
 export function writeOutput(outDir: string, files: readonly OutputFile[], options: WriteOptions = {}): WriteResult {
-  const previous = readTree(outDir);
-  const result = compareTenants(previous, files);
-  if (result.removed.length > 0 && !options.allowRemoval) throw new RemovalRefusedError(result.removed);
-
-  const parent = path.dirname(path.resolve(outDir));
-  const base = path.basename(path.resolve(outDir));
-  const staging = fs.mkdtempSync(path.join(parent, `.${base}-next-`));
+  const result = compareOutput(outDir, files, options);
+  const staged = new StagedOutput(outDir);
   try {
-    for (const file of files) {
-      const target = path.join(staging, file.path);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, file.content);
-    }
-    const retired = `${staging.replace(/-next-/, '-old-')}`;
-    if (fs.existsSync(outDir)) fs.renameSync(outDir, retired);
-    fs.renameSync(staging, outDir);
-    fs.rmSync(retired, { recursive: true, force: true });
+    staged.write(files);
+    staged.swap();
   } catch (error) {
-    fs.rmSync(staging, { recursive: true, force: true });
+    staged.abort();
     throw error;
   }
   return result;
+}
+
+/**
+ * What writing `files` to `outDir` would add, change, keep and remove; throws RemovalRefusedError
+ * when it would remove a tenant and `allowRemoval` is not set.
+ */
+export function compareOutput(outDir: string, files: readonly OutputFile[], options: WriteOptions = {}): WriteResult {
+  const result = compareTenants(readTree(outDir), files);
+  if (result.removed.length > 0 && !options.allowRemoval) throw new RemovalRefusedError(result.removed);
+  return result;
+}
+
+/**
+ * A sibling temporary directory of `outDir` that files are written into (in any order, as they
+ * are synthesized), then swapped in for `outDir` at once, or removed.
+ */
+export class StagedOutput {
+  private readonly staging: string;
+  private readonly made = new Set<string>();
+  private readonly written = new Set<string>();
+
+  constructor(private readonly outDir: string) {
+    const parent = path.dirname(path.resolve(outDir));
+    const base = path.basename(path.resolve(outDir));
+    this.staging = fs.mkdtempSync(path.join(parent, `.${base}-next-`));
+  }
+
+  /** Writes the files not written yet. */
+  public write(files: readonly OutputFile[]): void {
+    for (const file of files) {
+      if (this.written.has(file.path)) continue;
+      const target = path.join(this.staging, file.path);
+      // One mkdir per directory, not per file: thousands of tenants write tens of thousands of files.
+      const dir = path.dirname(target);
+      if (!this.made.has(dir)) {
+        fs.mkdirSync(dir, { recursive: true });
+        this.made.add(dir);
+      }
+      fs.writeFileSync(target, file.content);
+      this.written.add(file.path);
+    }
+  }
+
+  /** Puts the staged tree in place of `outDir` (renames), then removes the old tree. */
+  public swap(): void {
+    const retired = `${this.staging.replace(/-next-/, '-old-')}`;
+    if (fs.existsSync(this.outDir)) fs.renameSync(this.outDir, retired);
+    fs.renameSync(this.staging, this.outDir);
+    removeTree(retired);
+  }
+
+  public abort(): void {
+    removeTree(this.staging);
+  }
+}
+
+/**
+ * `fs.rmSync(dir, { recursive: true, force: true })` for a tree of directories and files, with one
+ * readdir per directory instead of an lstat per entry (a third of the time at 30,000 files).
+ * Anything that is not a directory (a file, a symlink) is unlinked, never followed.
+ */
+function removeTree(dir: string): void {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const entry of entries) {
+    const child = path.join(dir, entry.name);
+    if (entry.isDirectory()) removeTree(child);
+    else fs.unlinkSync(child);
+  }
+  fs.rmdirSync(dir);
 }
 
 export function readTree(dir: string): Map<string, string> {

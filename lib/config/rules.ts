@@ -66,15 +66,35 @@ export function checkTenants(platform: Platform, entries: readonly Entry[]): Con
     if (other) problems.push(problemAt(entry.source, ['name'], `build namespace '${layout.jobNamespace}' is the namespace of tenant '${other.config.name}' (${other.source.file}); rename one of them`));
   }
   // A tenant whose node labels are a strict subset of another's selects that tenant's nodes too.
-  for (const a of entries) {
-    for (const b of entries) {
-      if (a === b || labelSetKey(a.config.nodes.labels) === labelSetKey(b.config.nodes.labels)) continue;
+  // Only tenants that carry every label of `a` can be such a `b`: look them up through an index
+  // of who carries which label, so the check stays linear when label sets are distinct (comparing
+  // every pair was quadratic: seconds at a few thousand tenants).
+  const setKeys = entries.map((e) => labelSetKey(e.config.nodes.labels));
+  const carriers = new Map<string, number[]>();
+  entries.forEach((e, i) => {
+    for (const [k, v] of Object.entries(e.config.nodes.labels)) {
+      const id = `${k}=${v}`;
+      const list = carriers.get(id);
+      if (list) list.push(i);
+      else carriers.set(id, [i]);
+    }
+  });
+  entries.forEach((a, i) => {
+    // The rarest label of `a`: its carriers, in entry order, are all candidates (labels is never empty).
+    let candidates: number[] | undefined;
+    for (const [k, v] of Object.entries(a.config.nodes.labels)) {
+      const list = carriers.get(`${k}=${v}`)!;
+      if (!candidates || list.length < candidates.length) candidates = list;
+    }
+    for (const j of candidates ?? []) {
+      const b = entries[j];
+      if (i === j || setKeys[i] === setKeys[j]) continue;
       if (isSubset(a.config.nodes.labels, b.config.nodes.labels)) {
         problems.push(problemAt(a.source, ['nodes', 'labels'],
           `node labels are a subset of tenant '${b.config.name}' (${b.source.file}); this tenant's pods could be scheduled on its nodes. Add a label that only this tenant's nodes carry, such as tenant: ${a.config.name}`));
       }
     }
-  }
+  });
   return problems;
 }
 

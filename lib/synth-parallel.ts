@@ -1,0 +1,198 @@
+/**
+ * Synthesis on several cores: tenant charts are independent (one cdk8s App each), so worker
+ * threads synthesize disjoint sets of tenants with `synthesizeTenantOutput`, and the main thread
+ * puts them together exactly as `synthesizeClusters` does. Same files, same bytes, same first error.
+ *
+ * The synth command stays synchronous: the main thread blocks in `Atomics.wait` until a worker
+ * signals that its answer is on its port, then takes it with `receiveMessageOnPort`.
+ * Workers are started before the configuration is loaded, so loading their code overlaps it.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { ClusterConfig, TenantConfig } from './config/load';
+import { Platform } from './config/schema';
+import { compareOutput, OutputFile, StagedOutput, synthesizeClusters, TenantOutput, WriteOptions, WriteResult } from './synth';
+
+/** The worker bundle next to the synth bundle (scripts/build.mjs writes both into build/). */
+export const WORKER_FILE = path.join(__dirname, 'synth-worker.js');
+
+/** Below this many tenants one thread is faster than starting workers (measured: bench/README.md). */
+export const PARALLEL_MIN_TENANTS = 250;
+
+/** What the main thread sends a worker: tenants with their position in the configuration. */
+export interface SynthTask {
+  readonly platform: Platform;
+  /** `<cluster>/` in a multi-cluster repository, else empty. */
+  readonly prefix: string;
+  readonly tenants: readonly { readonly index: number; readonly tenant: TenantConfig }[];
+}
+
+/**
+ * What a worker answers, in one or more messages: the outputs of the next tenants (`done` on the
+ * last message), or the first tenant (by position) that failed, which is its last message.
+ */
+export type SynthAnswer =
+  | { readonly outputs: { readonly index: number; readonly output: TenantOutput }[]; readonly done: boolean }
+  | { readonly error: { readonly index: number; readonly message: string; readonly stack?: string } };
+
+export interface WorkerData {
+  readonly port: MessagePort;
+  /** Element 0 counts the messages all workers have posted: the main thread waits for it to change. */
+  readonly signal: Int32Array;
+  /** Tenants per message. */
+  readonly batch: number;
+}
+
+// Workers answer in batches, so neither they nor the clone of their answer hold all their files.
+const BATCH_TENANTS = 50;
+// A worker answers every few hundred milliseconds; this long without a message, it has died
+// (out of memory, say) and will never answer: fail instead of waiting forever.
+const SILENCE_LIMIT_MS = 120_000;
+
+/**
+ * Heap limits of a worker. Its live data is small (code, its tenants' configuration, one batch
+ * of files) but V8 grows a heap far beyond it when let be: 8 MB of young generation and an old
+ * generation sized to the tenants (about four times their configuration) keep each worker's RSS
+ * near its live size. Measured: bench/README.md.
+ */
+function workerHeap(tenantsPerWorker: number): { maxYoungGenerationSizeMb: number; maxOldGenerationSizeMb: number } {
+  return { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 + Math.ceil(tenantsPerWorker / 50) };
+}
+
+/** How many worker threads to use for `tenants` tenants when `--jobs` is not given. */
+export function defaultJobs(tenants: number): number {
+  if (tenants < PARALLEL_MIN_TENANTS) return 1;
+  return Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
+}
+
+/** Tenant files in a configuration directory (all clusters), counted before it is loaded (to start workers early). */
+export function countTenantFiles(configDir: string): number {
+  const count = (dir: string) => {
+    try {
+      return fs.readdirSync(path.join(dir, 'tenants')).filter((name) => /\.ya?ml$/.test(name)).length;
+    } catch {
+      return 0;
+    }
+  };
+  let clusters: string[] = [];
+  try {
+    clusters = fs.readdirSync(path.join(configDir, 'clusters')).map((name) => path.join(configDir, 'clusters', name));
+  } catch {
+    // single-cluster layout
+  }
+  return count(configDir) + clusters.reduce((n, dir) => n + count(dir), 0);
+}
+
+export interface SynthWorkersOptions {
+  /** The worker bundle. @default build/synth-worker.js next to this bundle */
+  readonly workerFile?: string;
+  /** Tenants per answer message. @default 50 */
+  readonly batch?: number;
+}
+
+/** Worker threads that synthesize tenants; `close()` them when done. */
+export class SynthWorkers {
+  /**
+   * Starts `count` workers for about `tenants` tenants, or returns undefined when the worker
+   * bundle is not there (running from TypeScript sources, as under Jest).
+   */
+  public static start(count: number, tenants: number, options: SynthWorkersOptions = {}): SynthWorkers | undefined {
+    const workerFile = options.workerFile ?? WORKER_FILE;
+    if (count < 1 || !fs.existsSync(workerFile)) return undefined;
+    return new SynthWorkers(count, tenants, workerFile, options.batch ?? BATCH_TENANTS);
+  }
+
+  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  private readonly workers: { worker: Worker; port: MessagePort }[] = [];
+
+  private constructor(count: number, tenants: number, workerFile: string, batch: number) {
+    for (let i = 0; i < count; i++) {
+      const { port1, port2 } = new MessageChannel();
+      const data: WorkerData = { port: port2, signal: this.signal, batch };
+      const worker = new Worker(workerFile, { workerData: data, transferList: [port2], resourceLimits: workerHeap(tenants / count) });
+      worker.unref();
+      this.workers.push({ worker, port: port1 });
+    }
+  }
+
+  /**
+   * The outputs of a cluster's tenants, in configuration order, as `synthesizeInThisThread`
+   * returns them. `onFiles` gets each batch's files as they arrive (in no particular order), e.g.
+   * to write them while the workers go on; if it throws, synthesis stops with that error.
+   */
+  public synthesize(config: ClusterConfig, prefix: string, onFiles?: (files: readonly OutputFile[]) => void): TenantOutput[] {
+    const n = this.workers.length;
+    const tenants: readonly TenantConfig[] = config.tenants;
+    // Round-robin, so neighbours (often similar in size) spread over all workers.
+    this.workers.forEach(({ port }, w) => {
+      const task: SynthTask = { platform: config.platform, prefix, tenants: tenants.flatMap((tenant, index) => (index % n === w ? [{ index, tenant }] : [])) };
+      port.postMessage(task);
+    });
+    const outputs: TenantOutput[] = new Array(tenants.length);
+    let firstError: { index: number; message: string; stack?: string } | undefined;
+    const pending = new Set(this.workers.map((w) => w.port));
+    while (pending.size > 0) {
+      const seen = Atomics.load(this.signal, 0);
+      for (const port of [...pending]) {
+        for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+          const answer = m.message as SynthAnswer;
+          if ('error' in answer) {
+            if (!firstError || answer.error.index < firstError.index) firstError = answer.error;
+            pending.delete(port);
+          } else {
+            for (const { index, output } of answer.outputs) outputs[index] = output;
+            if (answer.done) pending.delete(port);
+            // Nothing is written once a tenant has failed: the synth fails anyway.
+            if (onFiles && !firstError) onFiles(answer.outputs.flatMap((o) => o.output.files));
+          }
+        }
+      }
+      if (pending.size > 0 && Atomics.wait(this.signal, 0, seen, SILENCE_LIMIT_MS) === 'timed-out') {
+        throw new Error(`synth workers sent nothing for ${SILENCE_LIMIT_MS / 1000} s; a worker has stopped (out of memory?). Try --jobs 1.`);
+      }
+    }
+    if (firstError) {
+      // The error of the first failing tenant in configuration order, as a single thread reports it.
+      const error = new Error(firstError.message);
+      if (firstError.stack) error.stack = firstError.stack;
+      throw error;
+    }
+    return outputs;
+  }
+
+  public close(): void {
+    for (const { worker, port } of this.workers) {
+      port.close();
+      void worker.terminate();
+    }
+  }
+}
+
+/**
+ * `synthesizeClusters` then `writeOutput`, with workers: each batch of tenant files is written
+ * into the staging directory while the workers synthesize the next tenants. `outDir` itself is
+ * only touched by the swap, after every tenant synthesized and every check (secret material,
+ * duplicate paths, removals) passed; on any failure the staging directory is removed. Same files,
+ * same result, same errors.
+ */
+export function synthesizeAndWrite(
+  workers: SynthWorkers,
+  clusters: readonly ClusterConfig[],
+  outDir: string,
+  options: WriteOptions = {},
+): { files: OutputFile[]; result: WriteResult } {
+  const staged = new StagedOutput(outDir);
+  try {
+    const files = synthesizeClusters(clusters, (config, prefix) => workers.synthesize(config, prefix, (batch) => staged.write(batch)));
+    const result = compareOutput(outDir, files, options);
+    // The cluster-level files (delivery objects, summary, shared namespace) were not streamed.
+    staged.write(files);
+    staged.swap();
+    return { files, result };
+  } catch (error) {
+    staged.abort();
+    throw error;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Worker thread of synth-parallel.ts (bundled as build/synth-worker.js): synthesizes the tenants
+ * it is sent, in order, and answers with their outputs or with the first tenant that failed.
+ * Whatever happens, it answers and signals, so the waiting main thread never hangs.
+ */
+import { workerData } from 'node:worker_threads';
+import type { TenantOutput } from './synth';
+import type { SynthAnswer, SynthTask, WorkerData } from './synth-parallel';
+
+const { port, signal, batch } = workerData as WorkerData;
+
+function answer(message: SynthAnswer): void {
+  port.postMessage(message);
+  Atomics.add(signal, 0, 1);
+  Atomics.notify(signal, 0);
+}
+
+port.on('message', (task: SynthTask) => {
+  let index = task.tenants[0]?.index ?? 0;
+  try {
+    // Loaded here, not at the top, so even a failure to load answers instead of hanging the caller.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { synthesizeTenantOutput } = require('./synth') as typeof import('./synth');
+    let outputs: { index: number; output: TenantOutput }[] = [];
+    task.tenants.forEach((entry, i) => {
+      index = entry.index;
+      outputs.push({ index: entry.index, output: synthesizeTenantOutput(task.platform, entry.tenant, task.prefix) });
+      if ((i + 1) % batch === 0 && i + 1 < task.tenants.length) {
+        answer({ outputs, done: false });
+        outputs = [];
+      }
+    });
+    answer({ outputs, done: true });
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    answer({ error: { index, message: e.message, stack: e.stack } });
+  }
+});

@@ -1,0 +1,155 @@
+/**
+ * Synthesizing many tenants at once (in one thread or in worker threads) changes nothing: the
+ * files are byte for byte those of each tenant synthesized alone, and a failing tenant still
+ * fails the whole synth, named. Speed is measured by `npm run bench`, never asserted here.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tenantName, writeConfig } from '../../bench/generate';
+import { runSynth } from '../../lib/cli';
+import { LoadedConfig, loadConfig, TenantConfig } from '../../lib/config/load';
+import { OutputFile, synthesize, synthesizeClusters } from '../../lib/synth';
+import { synthesizeAndWrite, SynthWorkers } from '../../lib/synth-parallel';
+import { RemovalRefusedError } from '../../lib/synth';
+import { buildWorker, fileMap, readTreeMap, tempDir } from './support';
+
+const TENANTS = 50;
+let dir: string;
+let configDir: string;
+let config: LoadedConfig;
+let alone: Map<string, string>;
+let workerFile: string;
+
+beforeAll(() => {
+  dir = tempDir('scale');
+  configDir = path.join(dir, 'config');
+  writeConfig(configDir, TENANTS);
+  config = loadConfig(configDir);
+  // Each tenant's own files (its folder and CI template) when it is synthesized alone.
+  alone = new Map();
+  for (const tenant of config.tenants) {
+    for (const file of tenantFiles(synthesize({ platform: config.platform, tenants: [tenant] }))) alone.set(file.path, file.content);
+  }
+  workerFile = buildWorker(dir);
+});
+
+/** The files that belong to a tenant (its folder and CI template), not the cluster-level ones. */
+function tenantFiles(files: readonly OutputFile[]): OutputFile[] {
+  return files.filter((f) => f.unit !== undefined);
+}
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A copy of the configuration where the given tenants carry a quantity no construct can parse. */
+function withBrokenTenants(indexes: number[]): LoadedConfig {
+  const tenants = config.tenants.map((t, i) => {
+    if (!indexes.includes(i)) return t;
+    const copy = JSON.parse(JSON.stringify(t)) as TenantConfig;
+    copy.runners[0].resources.build.limits.memory = 'lots';
+    return copy;
+  });
+  return { platform: config.platform, tenants };
+}
+
+describe('a generated configuration of 50 tenants', () => {
+  test('loads without problems: 50 tenants, 15 objects and a CI template each', () => {
+    expect(config.tenants.map((t) => t.name)).toEqual(Array.from({ length: TENANTS }, (_, i) => tenantName(i)));
+    expect(alone.size).toBe(TENANTS * 16);
+  });
+
+  test('synthesized at once, gives the files of every tenant synthesized alone, byte for byte, sorted by path', () => {
+    const files = synthesize(config);
+    expect(fileMap(tenantFiles(files))).toEqual(alone);
+    expect(tenantFiles(files).map((f) => f.path)).toEqual([...alone.keys()].sort());
+  });
+
+  test('synthesized by 3 worker threads answering every 7 tenants, gives the same files in the same order', () => {
+    const workers = SynthWorkers.start(3, TENANTS, { workerFile, batch: 7 });
+    expect(workers).toBeDefined();
+    try {
+      const outputs = workers!.synthesize(config, '');
+      expect(outputs.map((o) => o.delivered.name)).toEqual(config.tenants.map((t) => t.name));
+      expect(fileMap(outputs.flatMap((o) => o.files))).toEqual(alone);
+      // Put together, the same dist/ as in one thread, in the same order.
+      const together = synthesizeClusters([config], () => outputs);
+      expect(together).toEqual(synthesize(config));
+    } finally {
+      workers!.close();
+    }
+  });
+
+  test('the synth command writes exactly these files to the output directory', () => {
+    const out = path.join(dir, 'dist');
+    const lines: string[] = [];
+    const code = runSynth(['--config', configDir, '--out', out], { out: (l) => lines.push(l), err: (l) => lines.push(l) });
+    expect(lines.join('\n')).toMatch(new RegExp(`${synthesize(config).length} files for 50 tenants`));
+    expect(code).toBe(0);
+    expect(readTreeMap(out)).toEqual(fileMap(synthesize(config)));
+  });
+
+  test('fails when one tenant makes a construct throw, naming that tenant', () => {
+    expect(() => synthesize(withBrokenTenants([31]))).toThrow(/^tenant 't000031' \(.*t000031\.yaml\): not a Kubernetes quantity: 'lots'/);
+  });
+
+  test.each([1, 3])('fails in %i worker thread(s) with the first failing tenant in configuration order', (jobs) => {
+    const broken = withBrokenTenants([12, 31, 44]);
+    expect(() => synthesize(broken)).toThrow(/^tenant 't000012'/);
+    const workers = SynthWorkers.start(jobs, TENANTS, { workerFile, batch: 5 });
+    try {
+      expect(() => workers!.synthesize(broken, '')).toThrow(/^tenant 't000012' \(.*\): not a Kubernetes quantity: 'lots'/);
+    } finally {
+      workers!.close();
+    }
+  });
+});
+
+describe('synthesizeAndWrite (workers, files written while they go on)', () => {
+  const noStaging = (out: string) => fs.readdirSync(path.dirname(out)).filter((name) => name.startsWith(`.${path.basename(out)}-`));
+
+  test('writes exactly the files of every tenant synthesized alone', () => {
+    const out = path.join(dir, 'dist-workers');
+    const workers = SynthWorkers.start(2, TENANTS, { workerFile, batch: 9 })!;
+    try {
+      const { files, result } = synthesizeAndWrite(workers, [config], out);
+      expect(fileMap(tenantFiles(files))).toEqual(alone);
+      expect(files).toEqual(synthesize(config));
+      expect(result.added).toHaveLength(TENANTS);
+      expect(readTreeMap(out)).toEqual(fileMap(files));
+      expect(noStaging(out)).toEqual([]);
+    } finally {
+      workers.close();
+    }
+  });
+
+  test('fails when a tenant fails, and leaves the output directory and no staging directory behind', () => {
+    const out = path.join(dir, 'dist-failing');
+    fs.mkdirSync(path.join(out, 't000000'), { recursive: true });
+    fs.writeFileSync(path.join(out, 't000000', 'marker.yaml'), 'old');
+    const workers = SynthWorkers.start(2, TENANTS, { workerFile, batch: 3 })!;
+    try {
+      expect(() => synthesizeAndWrite(workers, [withBrokenTenants([40])], out)).toThrow(/^tenant 't000040'/);
+    } finally {
+      workers.close();
+    }
+    expect(readTreeMap(out)).toEqual(new Map([['t000000/marker.yaml', 'old']]));
+    expect(noStaging(out)).toEqual([]);
+  });
+
+  test('fails when a tenant would be removed, and changes nothing', () => {
+    const out = path.join(dir, 'dist-removal');
+    fs.mkdirSync(path.join(out, 'gone'), { recursive: true });
+    fs.writeFileSync(path.join(out, 'gone', 'namespace-gone.yaml'), 'old');
+    const workers = SynthWorkers.start(2, TENANTS, { workerFile })!;
+    try {
+      expect(() => synthesizeAndWrite(workers, [config], out)).toThrow(RemovalRefusedError);
+    } finally {
+      workers.close();
+    }
+    expect(readTreeMap(out)).toEqual(new Map([['gone/namespace-gone.yaml', 'old']]));
+    expect(noStaging(out)).toEqual([]);
+  });
+});
+
+test('without the worker bundle (running from sources), no workers are started', () => {
+  expect(SynthWorkers.start(2, 10, { workerFile: path.join(dir, 'missing.js') })).toBeUndefined();
+});
