@@ -69,7 +69,9 @@ export function runSynth(argv: readonly string[], io: CliIo = { out: console.log
           return { files: all, result: writeOutput(outDir, all, { allowRemoval }) };
         })();
     const tenants = clusters.reduce((n, c) => n + c.tenants.length, 0);
-    const summary = (label: string, list: string[]) => (list.length ? `${label}: ${list.join(', ')}` : undefined);
+    // A long list (thousands of tenants on a first synth) is cut; the diff has every name.
+    const summary = (label: string, list: string[]) =>
+      list.length === 0 ? undefined : `${label}: ${list.slice(0, 20).join(', ')}${list.length > 20 ? ` and ${list.length - 20} more` : ''}`;
     const lines = [summary('added', result.added), summary('changed', result.changed), summary('removed', result.removed)].filter(Boolean);
     io.out(`${outDir}/: ${files.length} files for ${tenants} tenant${tenants === 1 ? '' : 's'}; ${lines.length ? lines.join('; ') : 'no tenant changes'}`);
     return 0;

@@ -51,8 +51,13 @@ const DOCKER_SECRET_FIELD = /"(auth|password|identitytoken|registrytoken)"\s*:\s
 // scheme://user:password@host
 const URL_CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@/i;
 
+// Every pattern below needs one of these substrings; most strings (names, labels, quantities)
+// contain none, and one test rules them out (the synth scans every string of every object).
+const MAY_HOLD_CREDENTIAL = /gl[a-z]{1,6}-|GR1348941|A[KS]IA|PRIVATE KEY|"auths"|:\/\//;
+
 /** The first kind of credential `text` looks like, or undefined. */
 export function findCredential(text: string): CredentialMatch | undefined {
+  if (!MAY_HOLD_CREDENTIAL.test(text)) return undefined;
   if (RUNNER_TOKEN.test(text)) return { kind: 'gitlab-runner-token', description: 'a GitLab runner authentication token (glrt-…)' };
   if (REGISTRATION_TOKEN.test(text)) return { kind: 'gitlab-registration-token', description: 'a GitLab runner registration token (GR1348941…)' };
   for (const { pattern, description } of GITLAB_TOKENS) if (pattern.test(text)) return { kind: 'gitlab-token', description };
@@ -72,18 +77,33 @@ export interface CredentialHit extends CredentialMatch {
 
 /** Every string (mapping keys included) below `value` that looks like a credential. */
 export function scanForCredentials(value: unknown, path: readonly PropertyKey[] = []): CredentialHit[] {
-  if (typeof value === 'string') {
-    const match = findCredential(value);
-    return match ? [{ ...match, path }] : [];
-  }
-  if (Array.isArray(value)) return value.flatMap((item, i) => scanForCredentials(item, [...path, i]));
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).flatMap(([key, child]) => {
-      const keyMatch = findCredential(key);
-      return [...(keyMatch ? [{ ...keyMatch, path: [...path, key] }] : []), ...scanForCredentials(child, [...path, key])];
-    });
-  }
-  return [];
+  const hits: CredentialHit[] = [];
+  // One path stack for the whole walk; a hit copies it (hits are rare, objects are many).
+  const stack = [...path];
+  const check = (text: string) => {
+    const match = findCredential(text);
+    if (match) hits.push({ ...match, path: [...stack] });
+  };
+  const walk = (node: unknown) => {
+    if (typeof node === 'string') {
+      check(node);
+    } else if (Array.isArray(node)) {
+      node.forEach((item, i) => {
+        stack.push(i);
+        walk(item);
+        stack.pop();
+      });
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) {
+        stack.push(key);
+        check(key);
+        walk(child);
+        stack.pop();
+      }
+    }
+  };
+  walk(value);
+  return hits;
 }
 
 /** A value fit for messages: credentials are never echoed, not even into CI logs. */
