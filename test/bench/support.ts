@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { OutputFile } from '../../lib/synth';
+import { OutputFile, readTree } from '../../lib/synth';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
@@ -23,14 +23,5 @@ export function fileMap(files: readonly OutputFile[]): Map<string, string> {
 
 /** Every file under `dir` with its content, by path relative to it. */
 export function readTreeMap(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string) => {
-    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const child = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(child);
-      else out.set(child, fs.readFileSync(path.join(dir, child), 'utf8'));
-    }
-  };
-  walk('');
-  return out;
+  return readTree(dir);
 }
