@@ -6,12 +6,12 @@
  *   write, names tenant, object and key path, and leaves dist/ byte-identical.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import { ROOT } from './support/synth';
+import { treeHash } from './support/tree';
 
 const SYNTH = path.join(ROOT, 'build', 'synth.js');
 const PLANTED = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tenant-runners-planted-')), 'planted-synth.js');
@@ -41,21 +41,6 @@ function workspace(): { dir: string; config: string; dist: string } {
 
 function run(script: string, ws: { dir: string; config: string; dist: string }, env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [script, '--config', ws.config, '--out', ws.dist], { cwd: ws.dir, encoding: 'utf8', env: { ...process.env, ...env } });
-}
-
-/** sha256 over every file path and content below `dir` (or 'absent'). */
-function treeHash(dir: string): string {
-  if (!fs.existsSync(dir)) return 'absent';
-  const hash = createHash('sha256');
-  const walk = (rel: string) => {
-    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const child = path.join(rel, entry.name);
-      if (entry.isDirectory()) walk(child);
-      else hash.update(child).update('\0').update(fs.readFileSync(path.join(dir, child))).update('\0');
-    }
-  };
-  walk('');
-  return hash.digest('hex');
 }
 
 let goodDist: string | undefined;

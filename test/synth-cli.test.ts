@@ -3,11 +3,11 @@
  * bad input changes nothing, and removing a tenant must be deliberate.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT } from './support/synth';
+import { treeHash } from './support/tree';
 
 const SYNTH = path.join(ROOT, 'build', 'synth.js');
 
@@ -23,21 +23,6 @@ function workspace(): { dir: string; config: string; dist: string } {
 
 function synth(cwd: string, ...args: string[]) {
   return spawnSync(process.execPath, [SYNTH, ...args], { cwd, encoding: 'utf8' });
-}
-
-/** sha256 over every file path and content below `dir` (or 'absent'). */
-function treeHash(dir: string): string {
-  if (!fs.existsSync(dir)) return 'absent';
-  const hash = createHash('sha256');
-  const walk = (rel: string) => {
-    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const child = path.join(rel, entry.name);
-      if (entry.isDirectory()) walk(child);
-      else hash.update(child).update('\0').update(fs.readFileSync(path.join(dir, child))).update('\0');
-    }
-  };
-  walk('');
-  return hash.digest('hex');
 }
 
 test('the same configuration gives byte-identical dist/, and says so', () => {
