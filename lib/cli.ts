@@ -12,7 +12,7 @@ import { loadClusters } from './config/load';
 import { ConfigError } from './config/errors';
 import { diffTrees } from './diff';
 import { architectureWarnings } from './layout';
-import { readTree, RemovalRefusedError, SecretMaterialError, synthesizeClusters, writeOutput } from './synth';
+import { OutputFile, readTree, RemovalRefusedError, SecretMaterialError, synthesizeClusters, writeOutput, WriteResult } from './synth';
 import { countTenantFiles, defaultJobs, synthesizeAndWrite, SynthWorkers } from './synth-parallel';
 
 export interface CliIo {
@@ -62,12 +62,14 @@ export function runSynth(argv: readonly string[], io: CliIo = { out: console.log
       io.out(diff.text);
       return diff.changed ? 1 : 0;
     }
-    const { files, result } = workers
-      ? synthesizeAndWrite(workers, clusters, outDir, { allowRemoval })
-      : (() => {
-          const all = synthesizeClusters(clusters);
-          return { files: all, result: writeOutput(outDir, all, { allowRemoval }) };
-        })();
+    let files: OutputFile[];
+    let result: WriteResult;
+    if (workers) {
+      ({ files, result } = synthesizeAndWrite(workers, clusters, outDir, { allowRemoval }));
+    } else {
+      files = synthesizeClusters(clusters);
+      result = writeOutput(outDir, files, { allowRemoval });
+    }
     const tenants = clusters.reduce((n, c) => n + c.tenants.length, 0);
     // A long list (thousands of tenants on a first synth) is cut; the diff has every name.
     const summary = (label: string, list: string[]) =>
