@@ -1,7 +1,7 @@
 /**
  * The floor of the benchmark, run as a process of its own: the same objects our synth wrote,
  * as plain JavaScript objects, written one file per object with the `yaml` package alone (same
- * stringify options as lib/synth.ts), into a fresh directory. No cdk8s, no configuration, no
+ * stringify options as lib/synth/engine.ts), into a fresh directory. No cdk8s, no configuration, no
  * atomic swap: what any synthesizer of this output has to pay at least.
  *
  * `node build/bench/floor.js INPUT.json OUT_DIR` where INPUT.json is `[[path, object or text], ...]`.
@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 
-// Keep in step with toYaml() in lib/synth.ts.
+// Keep in step with toYaml() in lib/synth/engine.ts.
 const YAML_OPTIONS = { lineWidth: 0 } as const;
 
 function main(): void {

@@ -6,8 +6,8 @@ import { build } from 'esbuild';
 const entries = [
   ['scripts/secrets.ts', 'build/secrets.js'],
   ['main.ts', 'build/synth.js'],
-  // The worker threads of lib/synth-parallel.ts (large configurations), next to build/synth.js.
-  ['lib/synth-worker.ts', 'build/synth-worker.js'],
+  // The worker threads of lib/synth/workers.ts (large configurations), next to build/synth.js.
+  ['lib/synth/worker.ts', 'build/synth-worker.js'],
   ['scripts/schema.ts', 'build/schema.js'],
   ['scripts/buckets/cli.ts', 'build/buckets.js'],
 ];

@@ -4,8 +4,8 @@
 // variables; nothing secret is read or printed.
 import { loadClusters } from '../lib/config/load';
 import { ConfigError } from '../lib/config/errors';
-import { tenantLayout } from '../lib/layout';
-import { secretSetupCommands } from '../lib/secrets';
+import { tenantLayout } from '../lib/model/layout';
+import { secretSetupCommands } from '../lib/model/secrets';
 
 const args = process.argv.slice(2);
 let configDir = 'config';

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ciTemplatePath, kanikoCiTemplate } from '../lib/ci-template';
-import { synthesize, unitOfPath } from '../lib/synth';
+import { ciTemplatePath, kanikoCiTemplate } from '../lib/render/ci-template';
+import { synthesize, unitOfPath } from '../lib/synth/engine';
 import { loadConfig } from '../lib/config/load';
 import { allTenants, Any, CONFIG_DIRS, synthesizeDir } from './support/synth';
 

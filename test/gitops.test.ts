@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, formatProblem } from '../lib/config/errors';
 import { loadClusters } from '../lib/config/load';
-import { OutputFile, synthesizeClusters } from '../lib/synth';
+import { OutputFile, synthesizeClusters } from '../lib/synth/engine';
 import { parse } from 'yaml';
 import { Any, CONFIG_DIRS, ROOT } from './support/synth';
 import { validateObject } from './support/validate';

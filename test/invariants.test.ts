@@ -4,12 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
-import { requiredSecrets } from '../lib/secrets';
-import { secretMaterialIn } from '../lib/synth';
-import { RUNNER_ROLE_RULES } from '../lib/tenant-runner';
-import { EKS_POD_IDENTITY_AGENT_CIDR, METRICS_PORT } from '../lib/tenant-isolation';
-import { CACHE_REGISTRY_PORT } from '../lib/names';
-import { violatedControls } from '../lib/pod-security';
+import { requiredSecrets } from '../lib/model/secrets';
+import { secretMaterialIn } from '../lib/synth/engine';
+import { RUNNER_ROLE_RULES } from '../lib/constructs/tenant-runner';
+import { EKS_POD_IDENTITY_AGENT_CIDR, METRICS_PORT } from '../lib/constructs/tenant-isolation';
+import { CACHE_REGISTRY_PORT } from '../lib/model/names';
+import { violatedControls } from './support/pod-security';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
 import { allTenants, Any, find, ofKind } from './support/synth';
 

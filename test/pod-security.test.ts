@@ -1,7 +1,7 @@
-import { JobContainerSecurity, podSecurityViolations, violatedControls } from '../lib/pod-security';
-import { KANIKO_CAPABILITIES } from '../lib/tenant-runner';
+import { JobContainerSecurity, podSecurityViolations, violatedControls } from './support/pod-security';
+import { KANIKO_CAPABILITIES } from '../lib/constructs/tenant-runner';
 
-// The build container as config.toml renders it (lib/tenant-runner.ts).
+// The build container as config.toml renders it (lib/constructs/tenant-runner.ts).
 const kanikoBuild: JobContainerSecurity = {
   pod: { seccomp_profile: { type: 'RuntimeDefault' } },
   container: {

@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { findCredential, scanForCredentials } from '../lib/credentials';
-import { secretSetupCommands } from '../lib/secrets';
-import { ManifestObject, secretMaterialIn, synthesizeTenant, toYaml } from '../lib/synth';
+import { findCredential, scanForCredentials } from '../lib/guards/credentials';
+import { secretSetupCommands } from '../lib/model/secrets';
+import { ManifestObject, secretMaterialIn, synthesizeTenant, toYaml } from '../lib/synth/engine';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
 import { allTenants, Any, CONFIG_DIRS, find, ofKind, ROOT, synthesizeDir } from './support/synth';
 
@@ -280,7 +280,7 @@ describe('the cross-check of Secret references', () => {
   });
 });
 
-describe('credential patterns (lib/credentials.ts)', () => {
+describe('credential patterns (lib/guards/credentials.ts)', () => {
   test.each([
     ['glrt-t1_fakeEXAMPLEfake', 'gitlab-runner-token'],
     ['token = "glrt-fakeEXAMPLEfake00"', 'gitlab-runner-token'],

@@ -1,7 +1,7 @@
 /** writeOutput: what it reports, what it refuses, and that it swaps the tree atomically. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OutputFile, RemovalRefusedError, writeOutput } from '../lib/synth';
+import { OutputFile, RemovalRefusedError, writeOutput } from '../lib/synth/engine';
 import { readTreeMap, tempDir } from './bench/support';
 
 /** A tenant folder as the synth writes it: a Namespace file plus the given files, all of the tenant. */

@@ -1,7 +1,7 @@
 import { parse as parseToml } from 'smol-toml';
-import { toYaml } from '../lib/synth';
-import { computeQuota } from '../lib/tenant-isolation';
-import { KANIKO_CAPABILITIES } from '../lib/tenant-runner';
+import { toYaml } from '../lib/synth/engine';
+import { computeQuota } from '../lib/constructs/tenant-isolation';
+import { KANIKO_CAPABILITIES } from '../lib/constructs/tenant-runner';
 import { Any, CONFIG_DIRS, find, synthesizeDir } from './support/synth';
 
 const example = synthesizeDir(CONFIG_DIRS.example);

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { loadClusters } from '../lib/config/load';
-import { synthesizeClusters, toYaml } from '../lib/synth';
+import { synthesizeClusters, toYaml } from '../lib/synth/engine';
 import { Any, CONFIG_DIRS, find, ofKind, ROOT, synthesizeDir } from './support/synth';
 
 const split = synthesizeDir(CONFIG_DIRS['variant 1 split build namespace']);

@@ -3,7 +3,7 @@
  * for an unknown key the closest known one.
  */
 import { z } from 'zod';
-import { findCredential, redact } from '../credentials';
+import { findCredential, redact } from '../guards/credentials';
 
 export interface DescribedIssue {
   readonly path: readonly PropertyKey[];

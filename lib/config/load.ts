@@ -11,9 +11,9 @@ import { ConfigError, ConfigProblem, formatKeyPath } from './errors';
 import { Platform, PlatformSchema, Tenant, TenantSchema } from './schema';
 import { hasPath, problemAt, readSource, SourceFile } from './source';
 import { describeIssue } from './issues';
-import { tenantLayout } from '../layout';
-import { cacheRegistryHost, names } from '../names';
-import { CredentialMatch, findCredential, scanForCredentials } from '../credentials';
+import { tenantLayout } from '../model/layout';
+import { cacheRegistryHost, names } from '../model/names';
+import { CredentialMatch, findCredential, scanForCredentials } from '../guards/credentials';
 
 /** A tenant as the constructs consume it: validated, defaults applied, derived values resolved. */
 export interface TenantConfig extends Tenant {

@@ -3,12 +3,12 @@
  * an isolation guarantee (two tenants must never share a bucket, a cache repo or a node pool).
  */
 import * as path from 'node:path';
-import { names } from '../names';
+import { names } from '../model/names';
 import { ConfigProblem } from './errors';
 import type { TenantConfig } from './load';
 import { Platform } from './schema';
 import { problemAt, SourceFile } from './source';
-import { tenantLayout } from '../layout';
+import { tenantLayout } from '../model/layout';
 
 interface Entry {
   readonly config: TenantConfig;

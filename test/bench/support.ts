@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { OutputFile, readTree } from '../../lib/synth';
+import { OutputFile, readTree } from '../../lib/synth/engine';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
@@ -10,10 +10,10 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tenant-runners-${prefix}-`));
 }
 
-/** The worker bundle of lib/synth-parallel.ts, built from the sources as scripts/build.mjs does. */
+/** The worker bundle of lib/synth/workers.ts, built from the sources as scripts/build.mjs does. */
 export function buildWorker(dir: string): string {
   const outfile = path.join(dir, 'build', 'synth-worker.js');
-  buildSync({ entryPoints: [path.join(ROOT, 'lib', 'synth-worker.ts')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' });
+  buildSync({ entryPoints: [path.join(ROOT, 'lib', 'synth', 'worker.ts')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' });
   return outfile;
 }
 

@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tenantName, writeConfig } from '../../bench/generate';
-import { runSynth } from '../../lib/cli';
+import { runSynth } from '../../lib/cli/synth';
 import { LoadedConfig, loadConfig, TenantConfig } from '../../lib/config/load';
-import { OutputFile, synthesize, synthesizeClusters } from '../../lib/synth';
-import { synthesizeAndWrite, SynthWorkers } from '../../lib/synth-parallel';
-import { RemovalRefusedError } from '../../lib/synth';
+import { OutputFile, synthesize, synthesizeClusters } from '../../lib/synth/engine';
+import { synthesizeAndWrite, SynthWorkers } from '../../lib/synth/workers';
+import { RemovalRefusedError } from '../../lib/synth/engine';
 import { buildWorker, fileMap, readTreeMap, tempDir } from './support';
 
 const TENANTS = 50;

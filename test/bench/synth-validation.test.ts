@@ -5,15 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tenantName, writeConfig } from '../../bench/generate';
-import { runSynth } from '../../lib/cli';
+import { runSynth } from '../../lib/cli/synth';
 import { LoadedConfig, loadConfig } from '../../lib/config/load';
-import { synthesize } from '../../lib/synth';
+import { synthesize } from '../../lib/synth/engine';
 import { readTreeMap, tempDir } from './support';
 
 // Tenant charts get a validation that fails for the tenant named here (none when undefined).
 let mockFailingTenant: string | undefined;
-jest.mock('../../lib/tenant-chart', () => {
-  const actual = jest.requireActual('../../lib/tenant-chart');
+jest.mock('../../lib/constructs/tenant-chart', () => {
+  const actual = jest.requireActual('../../lib/constructs/tenant-chart');
   class ValidatedTenantChart extends actual.TenantChart {
     constructor(scope: never, id: string, props: { tenant: { name: string } }) {
       super(scope, id, props);

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, formatProblem } from '../../lib/config/errors';
 import { loadConfig } from '../../lib/config/load';
-import { findCredential } from '../../lib/credentials';
+import { findCredential } from '../../lib/guards/credentials';
 import { assembleCase, FIXTURES } from './assemble';
 
 

@@ -1,11 +1,11 @@
 /**
- * The real synth command (lib/cli.ts: load → synthesize → guard → write) with one object of one
+ * The real synth command (lib/cli/synth.ts: load → synthesize → guard → write) with one object of one
  * tenant changed after the constructs rendered it, as a bug in a construct would. Bundled and run
  * as a process by test/secret-guard.test.ts, to prove the output guard stops it before dist/ is
  * touched. Never part of the product: the plant comes from the PLANT environment variable.
  */
-import { runSynth } from '../../lib/cli';
-import { TenantChart } from '../../lib/tenant-chart';
+import { runSynth } from '../../lib/cli/synth';
+import { TenantChart } from '../../lib/constructs/tenant-chart';
 
 interface Plant {
   readonly tenant: string;

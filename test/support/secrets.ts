@@ -4,7 +4,7 @@
  * Reads only the output objects, never the constructs, so it catches any drift between them.
  */
 import { parse as parseToml } from 'smol-toml';
-import type { ManifestObject } from '../../lib/synth';
+import type { ManifestObject } from '../../lib/synth/engine';
 import type { Any } from './synth';
 
 /** A key read from a Secret; `*` means the whole Secret (envFrom, a volume without items). */

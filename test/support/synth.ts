@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { ClusterConfig, loadClusters, TenantConfig } from '../../lib/config/load';
-import { TenantLayout, tenantLayout } from '../../lib/layout';
-import { ManifestObject, synthesizeTenant } from '../../lib/synth';
+import { TenantLayout, tenantLayout } from '../../lib/model/layout';
+import { ManifestObject, synthesizeTenant } from '../../lib/synth/engine';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const EXAMPLE_CONFIG = path.join(ROOT, 'config');

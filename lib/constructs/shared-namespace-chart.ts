@@ -1,9 +1,9 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { TenantConfig } from './config/load';
-import { Platform } from './config/schema';
-import { annotateForDelivery } from './gitops';
+import type { TenantConfig } from '../config/load';
+import { Platform } from '../config/schema';
+import { annotateForDelivery } from '../gitops/gitops-chart';
 import { defaultDenySpec, dnsEgressSpec, largestBuild, limitRangeSpec, podSecurityLabels } from './tenant-isolation';
 
 /** Folder of `dist/` (per cluster) with the shared namespace of variant 2. */

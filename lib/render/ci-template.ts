@@ -8,9 +8,9 @@
  * would be parsed as a (broken) Kubernetes manifest.
  */
 import { stringify } from 'yaml';
-import type { TenantConfig } from './config/load';
-import { Platform } from './config/schema';
-import { cacheRegistryHost } from './names';
+import type { TenantConfig } from '../config/load';
+import { Platform } from '../config/schema';
+import { cacheRegistryHost } from '../model/names';
 
 /** Path of a tenant's CI template, relative to `dist/`. */
 export function ciTemplatePath(tenant: string): string {

@@ -4,7 +4,7 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { parse } from 'yaml';
-import { OutputFile, tenantUnits, unitOfPath } from './synth';
+import { OutputFile, tenantUnits, unitOfPath } from '../synth/engine';
 
 export interface TreeDiff {
   readonly changed: boolean;

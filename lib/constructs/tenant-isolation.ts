@@ -1,11 +1,11 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { TenantConfig } from './config/load';
-import { ContainerResources, Platform } from './config/schema';
-import { NAMESPACE_NAME_LABEL, podSelectorLabels, tenantLabels } from './labels';
-import { TenantLayout, tenantLayout } from './layout';
-import { ObjectNames } from './names';
-import { formatCpu, formatMemory, parseQuantity } from './quantity';
+import type { TenantConfig } from '../config/load';
+import { ContainerResources, Platform } from '../config/schema';
+import { NAMESPACE_NAME_LABEL, podSelectorLabels, tenantLabels } from '../model/labels';
+import { TenantLayout, tenantLayout } from '../model/layout';
+import { ObjectNames } from '../model/names';
+import { formatCpu, formatMemory, parseQuantity } from '../config/quantity';
 
 /** Port of the runner manager's Prometheus endpoint (`listen_address`). */
 export const METRICS_PORT = 9252;

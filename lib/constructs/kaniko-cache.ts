@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import type { TenantConfig } from './config/load';
-import { KanikoCacheMode, Platform } from './config/schema';
-import { cacheRegistryPodLabels, podSelectorLabels } from './labels';
-import { CACHE_REGISTRY_PORT, cacheRegistryHost, ObjectNames } from './names';
-import { resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './container-defaults';
-import { CacheConfig, SecretVolumeConfig } from './runner-config/model';
+import type { TenantConfig } from '../config/load';
+import { KanikoCacheMode, Platform } from '../config/schema';
+import { cacheRegistryPodLabels, podSelectorLabels } from '../model/labels';
+import { CACHE_REGISTRY_PORT, cacheRegistryHost, ObjectNames } from '../model/names';
+import { resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './hardened-pod';
+import { CacheConfig, SecretVolumeConfig } from '../runner-config/model';
 import { egressTo, TenantIsolation } from './tenant-isolation';
 
 /** Where job pods find the registry push credentials (Kaniko reads `$DOCKER_CONFIG/config.json`). */

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PodMonitor, PodMonitorSpecPodMetricsEndpointsRelabelingsAction } from '../imports/monitoring.coreos.com';
-import type { TenantConfig } from './config/load';
-import { Platform, RunnerSpec } from './config/schema';
+import { PodMonitor, PodMonitorSpecPodMetricsEndpointsRelabelingsAction } from '../../imports/monitoring.coreos.com';
+import type { TenantConfig } from '../config/load';
+import { Platform, RunnerSpec } from '../config/schema';
 import { KanikoCache } from './kaniko-cache';
-import { jobPodLabels, managerPodLabels, podSelectorLabels } from './labels';
-import { runnerTokenEnv } from './names';
-import { runnerTokenKey } from './secrets';
+import { jobPodLabels, managerPodLabels, podSelectorLabels } from '../model/labels';
+import { runnerTokenEnv } from '../model/names';
+import { runnerTokenKey } from '../model/secrets';
 import { TenantSecrets } from './tenant-secrets';
-import { resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './container-defaults';
-import { KubernetesConfig, RunnerConfig, RunnerGlobalConfig, SecurityContextConfig } from './runner-config/model';
-import { renderRunnerConfig } from './runner-config/render';
+import { resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './hardened-pod';
+import { KubernetesConfig, RunnerConfig, RunnerGlobalConfig, SecurityContextConfig } from '../runner-config/model';
+import { renderRunnerConfig } from '../runner-config/render';
 import { METRICS_PORT, TenantIsolation } from './tenant-isolation';
 
 /** Capabilities Kaniko needs to unpack and snapshot image filesystems as root, without privilege. */

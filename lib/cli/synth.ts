@@ -8,12 +8,12 @@
  * removal (nothing written); diff 0 no changes, 1 changes; both 2 on a usage error or an internal
  * failure.
  */
-import { loadClusters } from './config/load';
-import { ConfigError } from './config/errors';
-import { diffTrees } from './diff';
-import { architectureWarnings } from './layout';
-import { OutputFile, readTree, RemovalRefusedError, SecretMaterialError, synthesizeClusters, writeOutput, WriteResult } from './synth';
-import { countTenantFiles, defaultJobs, synthesizeAndWrite, SynthWorkers } from './synth-parallel';
+import { loadClusters } from '../config/load';
+import { ConfigError } from '../config/errors';
+import { diffTrees } from '../render/diff';
+import { architectureWarnings } from '../model/layout';
+import { OutputFile, readTree, RemovalRefusedError, SecretMaterialError, synthesizeClusters, writeOutput, WriteResult } from '../synth/engine';
+import { countTenantFiles, defaultJobs, synthesizeAndWrite, SynthWorkers } from '../synth/workers';
 
 export interface CliIo {
   readonly out: (line: string) => void;

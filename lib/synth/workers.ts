@@ -11,9 +11,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { ClusterConfig, TenantConfig } from './config/load';
-import { Platform } from './config/schema';
-import { compareOutput, OutputFile, StagedOutput, synthesizeClusters, TenantOutput, WriteOptions, WriteResult } from './synth';
+import type { ClusterConfig, TenantConfig } from '../config/load';
+import { Platform } from '../config/schema';
+import { compareOutput, OutputFile, StagedOutput, synthesizeClusters, TenantOutput, WriteOptions, WriteResult } from './engine';
 
 /** The worker bundle next to the synth bundle (scripts/build.mjs writes both into build/). */
 export const WORKER_FILE = path.join(__dirname, 'synth-worker.js');

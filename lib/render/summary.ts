@@ -2,8 +2,8 @@
  * `dist/README.md`: one table per cluster that tells a reviewer what each tenant gets, so a merge
  * request can be reviewed from this file's diff before reading any object.
  */
-import type { TenantConfig } from './config/load';
-import { Platform } from './config/schema';
+import type { TenantConfig } from '../config/load';
+import { Platform } from '../config/schema';
 
 /** What the summary shows of a tenant's synthesized objects. */
 export interface TenantSummaryFacts {

@@ -9,16 +9,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { stringify } from 'yaml';
-import type { ClusterConfig, LoadedConfig, TenantConfig } from './config/load';
-import { Platform } from './config/schema';
-import { GITOPS_DIR, DeliveredTenant, GitOpsChart } from './gitops';
-import { tenantLayout } from './layout';
-import { ClusterSummary, renderSummary, TenantSummaryFacts } from './summary';
-import { SHARED_DIR, SharedNamespaceChart } from './shared-namespace-chart';
-import { ciTemplatePath, kanikoCiTemplate } from './ci-template';
-import { TenantChart } from './tenant-chart';
-import { formatKeyPath } from './config/errors';
-import { scanForCredentials } from './credentials';
+import type { ClusterConfig, LoadedConfig, TenantConfig } from '../config/load';
+import { Platform } from '../config/schema';
+import { GITOPS_DIR, DeliveredTenant, GitOpsChart } from '../gitops/gitops-chart';
+import { tenantLayout } from '../model/layout';
+import { ClusterSummary, renderSummary, TenantSummaryFacts } from '../render/summary';
+import { SHARED_DIR, SharedNamespaceChart } from '../constructs/shared-namespace-chart';
+import { ciTemplatePath, kanikoCiTemplate } from '../render/ci-template';
+import { TenantChart } from '../constructs/tenant-chart';
+import { formatKeyPath } from '../config/errors';
+import { scanForCredentials } from '../guards/credentials';
 
 export interface ManifestObject {
   readonly apiVersion: string;
@@ -53,7 +53,7 @@ export function synthesizeTenant(platform: Platform, tenant: TenantConfig): Mani
 /**
  * Everything one tenant contributes to `dist/`: its files (tenant folder and CI template), what
  * the secret guard found in them, and the facts the cluster-level files need (delivery objects,
- * summary). Plain data, so worker threads can produce it (synth-parallel.ts).
+ * summary). Plain data, so worker threads can produce it (workers.ts).
  */
 export interface TenantOutput {
   readonly files: OutputFile[];

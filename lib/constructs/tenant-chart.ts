@@ -1,10 +1,10 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { TenantConfig } from './config/load';
-import { Platform } from './config/schema';
-import { annotateForDelivery } from './gitops';
+import type { TenantConfig } from '../config/load';
+import { Platform } from '../config/schema';
+import { annotateForDelivery } from '../gitops/gitops-chart';
 import { KanikoCache } from './kaniko-cache';
-import { tenantLabels } from './labels';
+import { tenantLabels } from '../model/labels';
 import { TenantIsolation } from './tenant-isolation';
 import { TenantRunner } from './tenant-runner';
 import { TenantSecrets } from './tenant-secrets';

@@ -1,11 +1,11 @@
 /**
- * Worker thread of synth-parallel.ts (bundled as build/synth-worker.js): synthesizes the tenants
+ * Worker thread of workers.ts (bundled as build/synth-worker.js): synthesizes the tenants
  * it is sent, in order, and answers with their outputs or with the first tenant that failed.
  * Whatever happens, it answers and signals, so the waiting main thread never hangs.
  */
 import { workerData } from 'node:worker_threads';
-import type { TenantOutput } from './synth';
-import type { SynthAnswer, SynthTask, WorkerData } from './synth-parallel';
+import type { TenantOutput } from './engine';
+import type { SynthAnswer, SynthTask, WorkerData } from './workers';
 
 const { port, signal, batch } = workerData as WorkerData;
 
@@ -20,7 +20,7 @@ port.on('message', (task: SynthTask) => {
   try {
     // Loaded here, not at the top, so even a failure to load answers instead of hanging the caller.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { synthesizeTenantOutput } = require('./synth') as typeof import('./synth');
+    const { synthesizeTenantOutput } = require('./engine') as typeof import('./engine');
     let outputs: { index: number; output: TenantOutput }[] = [];
     task.tenants.forEach((entry, i) => {
       index = entry.index;

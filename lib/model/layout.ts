@@ -6,7 +6,7 @@
  * | sharedNamespace      | shared            | shared                     | <tenant>-…     | Deployment |
  * | daemonSet            | <tenant>          | <tenant> or <tenant>-build | unprefixed     | DaemonSet  |
  */
-import type { Platform } from './config/schema';
+import type { Platform } from '../config/schema';
 import { objectNames, ObjectNames } from './names';
 
 export type Variant = Platform['architecture']['variant'];

@@ -5,11 +5,11 @@
  */
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Application } from '../imports/argocd-application-argoproj.io';
-import { AppProject } from '../imports/argocd-appproject-argoproj.io';
-import { Kustomization, KustomizationSpecSourceRefKind } from '../imports/kustomize.toolkit.fluxcd.io';
-import { GitRepository } from '../imports/source.toolkit.fluxcd.io';
-import { Platform } from './config/schema';
+import { Application } from '../../imports/argocd-application-argoproj.io';
+import { AppProject } from '../../imports/argocd-appproject-argoproj.io';
+import { Kustomization, KustomizationSpecSourceRefKind } from '../../imports/kustomize.toolkit.fluxcd.io';
+import { GitRepository } from '../../imports/source.toolkit.fluxcd.io';
+import { Platform } from '../config/schema';
 
 /** Folder of `dist/` (per cluster) that holds the delivery objects, apart from the sync roots. */
 export const GITOPS_DIR = '_gitops';

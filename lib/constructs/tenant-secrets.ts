@@ -6,10 +6,10 @@ import {
   ExternalSecretSpecTargetCreationPolicy,
   ExternalSecretSpecTargetDeletionPolicy,
   ExternalSecretSpecTargetTemplateEngineVersion,
-} from '../imports/external-secrets.io';
-import type { TenantConfig } from './config/load';
+} from '../../imports/external-secrets.io';
+import type { TenantConfig } from '../config/load';
 import { KanikoCache } from './kaniko-cache';
-import { DOCKER_CONFIG_KEY, RequiredSecret, requiredSecrets } from './secrets';
+import { DOCKER_CONFIG_KEY, RequiredSecret, requiredSecrets } from '../model/secrets';
 import { TenantIsolation } from './tenant-isolation';
 
 /** Pod-template annotation of the manager: changes whenever an ExternalSecret spec changes. */
