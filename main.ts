@@ -1,4 +1,5 @@
-// Entry point of `npm run synth`: everything it does lives in lib/ (importing lib/ never synthesizes).
+// Entry point of the synth command (`npx cdk8s synth`, `npm run synth`): everything it does lives
+// in lib/ (importing lib/ never synthesizes).
 import { runSynth } from './lib/cli/synth';
 
 process.exitCode = runSynth(process.argv.slice(2));

@@ -8,7 +8,7 @@ import { requiredSecrets } from '../lib/model/secrets';
 import { secretMaterialIn } from '../lib/synth/engine';
 import { RUNNER_ROLE_RULES } from '../lib/constructs/tenant-runner';
 import { EKS_POD_IDENTITY_AGENT_CIDR, METRICS_PORT } from '../lib/constructs/tenant-isolation';
-import { CACHE_REGISTRY_PORT } from '../lib/model/names';
+import { CACHE_REGISTRY_PORT, networkPolicyName } from '../lib/model/names';
 import { violatedControls } from './support/pod-security';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
 import { allTenants, Any, find, ofKind } from './support/synth';
@@ -216,8 +216,8 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
     });
 
     test('every policy selects the manager or job pods it is meant for', () => {
-      const managerEgress = find(objects, 'NetworkPolicy', names.networkPolicy('runner-manager-egress'));
-      const jobEgress = find(objects, 'NetworkPolicy', names.networkPolicy('runner-jobs-egress'));
+      const managerEgress = find(objects, 'NetworkPolicy', networkPolicyName(names, 'runner-manager-egress'));
+      const jobEgress = find(objects, 'NetworkPolicy', networkPolicyName(names, 'runner-jobs-egress'));
       expect(managerEgress.metadata.namespace).toBe(ns);
       expect(jobEgress.metadata.namespace).toBe(jobNs);
       expect(selects(managerEgress, podLabels)).toBe(true);

@@ -1,93 +1,154 @@
 /**
- * The synth command.
+ * The synth command (`npx cdk8s synth`, `npm run synth`) and `npm run diff`:
  *
- *   node build/synth.js [--config DIR] [--out DIR] [--allow-removal] [--jobs N]   write dist/
- *   node build/synth.js diff [--config DIR] [--out DIR]                 show what would change
+ *   synth [--config DIR] [--out DIR] [--allow-removal] [--jobs N]   write dist/
+ *   synth diff [--config DIR] [--out DIR] [--jobs N]                 show what would change
  *
- * Exit codes: synth 0 written, 1 configuration problems, secret material in the output or refused
- * removal (nothing written); diff 0 no changes, 1 changes; both 2 on a usage error or an internal
- * failure.
+ * The cdk8s CLI passes no arguments, so the environment can say the same:
+ * TENANT_RUNNERS_ALLOW_REMOVAL=1 and TENANT_RUNNERS_JOBS=N (a flag wins over its variable);
+ * TENANT_RUNNERS_LOCK_WAIT_MS sets how long to wait for another synth's lock (default 30 s).
+ * Exit codes: synth 0 written, 1 bad input or refused (dist/ unchanged); diff 0 no changes,
+ * 1 changes; both 2 on a usage error and 3 on an internal error.
  */
-import { loadClusters } from '../config/load';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ConfigError } from '../config/errors';
-import { diffTrees } from '../render/diff';
+import { loadClusters } from '../config/load';
+import { SecretMaterialError } from '../guards/secret-material';
 import { architectureWarnings } from '../model/layout';
-import { OutputFile, readTree, RemovalRefusedError, SecretMaterialError, synthesizeClusters, writeOutput, WriteResult } from '../synth/engine';
-import { countTenantFiles, defaultJobs, synthesizeAndWrite, SynthWorkers } from '../synth/workers';
+import { diffTrees } from '../synth/diff';
+import { synthesizeClusters, synthesizeToDirectory } from '../synth/engine';
+import { DuplicatePathError } from '../synth/output';
+import { RemovalRefusedError } from '../synth/removal-guard';
+import { OutputApplyError, OutputLockedError } from '../synth/staged-writer';
+import { readTree } from '../synth/tree';
+import { countTenantFiles, defaultJobs, SynthWorkers } from '../synth/workers';
+import { EXIT, Io, parseCommandLine, processIo, runCommand, UsageError, wholeNumber } from './io';
 
-export interface CliIo {
-  readonly out: (line: string) => void;
-  readonly err: (line: string) => void;
+const USAGE = `usage: synth [diff] [--config DIR] [--out DIR] [--allow-removal] [--jobs N]
+  diff             print what a synth would change (exit 1 when something would), write nothing
+  --config DIR     configuration folder (default: config)
+  --out DIR        output folder (default: dist)
+  --allow-removal  let tenants removed from the configuration be removed from the output
+                   (environment: TENANT_RUNNERS_ALLOW_REMOVAL=1)
+  --jobs N         worker threads synthesizing tenants, 1 to 64 (environment: TENANT_RUNNERS_JOBS;
+                   default: one per core from 250 tenants on, else 1 = no workers)
+  --help           this text`;
+
+const MAX_JOBS = 64;
+
+/** Failures that are the input's or the environment's, not ours: their message, exit 1. */
+function refusal(error: unknown): string | undefined {
+  const known =
+    error instanceof ConfigError ||
+    error instanceof RemovalRefusedError ||
+    error instanceof SecretMaterialError ||
+    error instanceof OutputLockedError ||
+    error instanceof OutputApplyError ||
+    error instanceof DuplicatePathError;
+  return known ? (error as Error).message : undefined;
 }
 
-const USAGE =
-  'usage: synth [diff] [--config DIR] [--out DIR] [--allow-removal] [--jobs N]\n' +
-  '  --jobs N  worker threads synthesizing tenants (default: one per core from 250 tenants on, else 1 = no workers)';
-
-export function runSynth(argv: readonly string[], io: CliIo = { out: console.log, err: console.error }): number {
-  const args = [...argv];
-  const command = args[0] === 'diff' ? (args.shift(), 'diff') : 'synth';
-  let configDir = 'config';
+export function runSynth(argv: readonly string[], io: Io = processIo(), env: NodeJS.ProcessEnv = process.env): number {
   let outDir = 'dist';
-  let allowRemoval = false;
-  let jobs: number | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--config' && args[i + 1]) configDir = args[++i];
-    else if (arg === '--out' && args[i + 1]) outDir = args[++i];
-    else if (arg === '--allow-removal' && command === 'synth') allowRemoval = true;
-    else if (arg === '--jobs' && /^[1-9][0-9]*$/.test(args[i + 1] ?? '')) jobs = Number(args[++i]);
-    else if (arg === '--help' || arg === '-h') {
+  let command = 'synth';
+  let applyFailed = false;
+  return runCommand('synth', USAGE, io, (error) => {
+    applyFailed = error instanceof OutputApplyError;
+    return refusal(error);
+  }, () => {
+    const { values, positionals } = parseCommandLine(
+      argv,
+      {
+        config: { type: 'string' },
+        out: { type: 'string' },
+        'allow-removal': { type: 'boolean' },
+        jobs: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      1,
+    );
+    if (values.help) {
       io.out(USAGE);
-      return 0;
-    } else {
-      io.err(`unknown argument '${arg}'\n${USAGE}`);
-      return 2;
+      return EXIT.ok;
     }
-  }
+    if (positionals[0] !== undefined && positionals[0] !== 'diff') throw new UsageError(`unknown command '${positionals[0]}'`);
+    command = positionals[0] ?? 'synth';
+    if (command === 'diff' && values['allow-removal']) throw new UsageError('--allow-removal is for synth, not diff');
+    const configDir = values.config ?? 'config';
+    outDir = values.out ?? 'dist';
+    const allowRemoval = values['allow-removal'] ?? isSet(env.TENANT_RUNNERS_ALLOW_REMOVAL);
+    const jobs = wholeNumber('--jobs', values.jobs, MAX_JOBS) ?? wholeNumber('TENANT_RUNNERS_JOBS', env.TENANT_RUNNERS_JOBS, MAX_JOBS);
 
-  let workers: SynthWorkers | undefined;
-  try {
     // Started before the configuration is loaded, so loading their code overlaps loading it.
     const tenantFiles = countTenantFiles(configDir);
-    const count = jobs ?? defaultJobs(tenantFiles);
-    if (count > 1) workers = SynthWorkers.start(count, tenantFiles);
-    const clusters = loadClusters(configDir);
-    for (const cluster of clusters) {
-      for (const warning of architectureWarnings(cluster.platform)) io.err(cluster.cluster ? `${cluster.cluster}: ${warning}` : warning);
+    const workers = (jobs ?? defaultJobs(tenantFiles)) > 1 ? SynthWorkers.start(jobs ?? defaultJobs(tenantFiles), tenantFiles) : undefined;
+    try {
+      const clusters = loadClusters(configDir);
+      for (const cluster of clusters) {
+        for (const warning of architectureWarnings(cluster.platform)) io.err(cluster.cluster ? `${cluster.cluster}: ${warning}` : warning);
+      }
+      if (command === 'diff') {
+        const diff = diffTrees(readTree(outDir), synthesizeClusters(clusters, workers));
+        io.out(diff.text);
+        return diff.changed ? 1 : 0;
+      }
+      const total = clusters.reduce((n, c) => n + c.tenants.length, 0);
+      const { files, result } = synthesizeToDirectory(clusters, outDir, {
+        allowRemoval,
+        synthesizer: workers,
+        onProgress: io.progress && throttled((done) => io.progress!(`synthesizing: ${done}/${total} tenants`)),
+        onWait: (message) => io.err(message),
+        lockWaitMs: wholeNumber('TENANT_RUNNERS_LOCK_WAIT_MS', env.TENANT_RUNNERS_LOCK_WAIT_MS, 3_600_000),
+      });
+      io.progress?.('');
+      // Under the cdk8s CLI stdout is captured and never shown: the summary goes to stderr there.
+      (env.CDK8S_OUTDIR ? io.err : io.out)(`${outDir}/: ${files} files for ${total} tenant${total === 1 ? '' : 's'}; ${describe(result)}`);
+      markCdk8sOutput(env.CDK8S_OUTDIR, outDir);
+      return EXIT.ok;
+    } finally {
+      workers?.close();
     }
-    if (command === 'diff') {
-      const files = synthesizeClusters(clusters, workers && ((config, prefix) => workers!.synthesize(config, prefix)));
-      const diff = diffTrees(readTree(outDir), files);
-      io.out(diff.text);
-      return diff.changed ? 1 : 0;
+  },
+  // Every other failure happens before the staged files are applied (OutputApplyError says itself how far it got).
+  () => (command === 'synth' && !applyFailed ? `${outDir}/ was not changed.` : undefined));
+}
+
+function isSet(value: string | undefined): boolean {
+  return value !== undefined && !['', '0', 'false', 'no'].includes(value.toLowerCase());
+}
+
+/** A long list (thousands of tenants on a first synth) is cut; the diff has every name. */
+function describe(result: { added: string[]; changed: string[]; removed: string[] }): string {
+  const list = (label: string, names: string[]) =>
+    names.length === 0 ? undefined : `${label}: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ` and ${names.length - 20} more` : ''}`;
+  const parts = [list('added', result.added), list('changed', result.changed), list('removed', result.removed)].filter(Boolean);
+  return parts.length > 0 ? parts.join('; ') : 'no tenant changes';
+}
+
+/** At most ten progress updates a second, and always the last one. */
+function throttled(update: (done: number, total: number) => void): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (done === total || now - last >= 100) {
+      last = now;
+      update(done, total);
     }
-    let files: OutputFile[];
-    let result: WriteResult;
-    if (workers) {
-      ({ files, result } = synthesizeAndWrite(workers, clusters, outDir, { allowRemoval }));
-    } else {
-      files = synthesizeClusters(clusters);
-      result = writeOutput(outDir, files, { allowRemoval });
-    }
-    const tenants = clusters.reduce((n, c) => n + c.tenants.length, 0);
-    // A long list (thousands of tenants on a first synth) is cut; the diff has every name.
-    const summary = (label: string, list: string[]) =>
-      list.length === 0 ? undefined : `${label}: ${list.slice(0, 20).join(', ')}${list.length > 20 ? ` and ${list.length - 20} more` : ''}`;
-    const lines = [summary('added', result.added), summary('changed', result.changed), summary('removed', result.removed)].filter(Boolean);
-    io.out(`${outDir}/: ${files.length} files for ${tenants} tenant${tenants === 1 ? '' : 's'}; ${lines.length ? lines.join('; ') : 'no tenant changes'}`);
-    return 0;
-  } catch (error) {
-    const untouched = command === 'synth' ? `${outDir}/ was not changed.` : '';
-    if (error instanceof ConfigError || error instanceof RemovalRefusedError || error instanceof SecretMaterialError) {
-      io.err(error.message);
-      if (untouched) io.err(untouched);
-      return command === 'diff' ? 2 : 1;
-    }
-    io.err(`${command} failed: ${(error as Error).stack ?? error}`);
-    if (untouched) io.err(untouched);
-    return 2;
-  } finally {
-    workers?.close();
-  }
+  };
+}
+
+/**
+ * Under the stock cdk8s CLI (`npx cdk8s synth`): the CLI deletes its output folder before it runs
+ * the app and then lists the YAML files it finds there. That folder is a scratch folder under
+ * build/ (cdk8s.yaml), never dist/, so the CLI can never wipe dist/; the app writes dist/ itself
+ * through the staged writer and leaves one file in the scratch folder saying where the output is.
+ */
+function markCdk8sOutput(cdk8sOutDir: string | undefined, outDir: string): void {
+  if (!cdk8sOutDir) return;
+  fs.mkdirSync(cdk8sOutDir, { recursive: true });
+  fs.writeFileSync(
+    path.join(cdk8sOutDir, 'tenant-runners.k8s.yaml'),
+    `# tenant-runners wrote its manifests to ${outDir}/ (not to this folder: see cdk8s.yaml).\n`,
+  );
 }

@@ -8,22 +8,13 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { checkPlatform, checkTenants } from './rules';
 import { ConfigError, ConfigProblem, formatKeyPath } from './errors';
-import { Platform, PlatformSchema, Tenant, TenantSchema } from './schema';
-import { hasPath, problemAt, readSource, SourceFile } from './source';
+import { Platform, PlatformSchema, TenantSchema } from './schema';
+import { fileKind, hasPath, problemAt, readSource, SourceFile } from './source';
 import { describeIssue } from './issues';
-import { tenantLayout } from '../model/layout';
-import { cacheRegistryHost, names } from '../model/names';
+import { names } from '../model/names';
+import { resolveTenant, TenantConfig } from '../model/resolve';
 import { CredentialMatch, findCredential, scanForCredentials } from '../guards/credentials';
 
-/** A tenant as the constructs consume it: validated, defaults applied, derived values resolved. */
-export interface TenantConfig extends Tenant {
-  /** The file the tenant came from, for messages. */
-  readonly file: string;
-  /** Registry repository Kaniko uses as `--cache-repo`. */
-  readonly kanikoCacheRepo: string;
-  /** Secret with the runner tokens (default depends on the architecture). */
-  readonly tokenSecretName: string;
-}
 
 export interface LoadedConfig {
   readonly platform: Platform;
@@ -54,13 +45,13 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
     : undefined;
 
   const tenantDir = path.join(configDir, 'tenants');
-  const tenantFiles = listYamlFiles(tenantDir);
-  if (tenantFiles.length === 0) {
+  const tenantFiles = listYamlFiles(tenantDir, display(tenantDir), problems);
+  if (tenantFiles?.length === 0) {
     problems.push({ file: display(tenantDir), line: 0, column: 0, keyPath: '', message: 'holds no tenant files (*.yaml); add one per tenant' });
   }
 
   const tenants: { config: TenantConfig; source: SourceFile }[] = [];
-  for (const file of tenantFiles) {
+  for (const file of tenantFiles ?? []) {
     const source = readSource(file, display(file), problems);
     if (!source) continue;
     if (!isPlainObject(source.value)) {
@@ -77,15 +68,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
       : [{ ...source, credentials }];
     const tenant = validate(TenantSchema, merged, locations, problems);
     if (!tenant || !platform) continue;
-    tenants.push({
-      source,
-      config: {
-        ...tenant,
-        file: source.file,
-        kanikoCacheRepo: kanikoCacheRepo(platform, tenant),
-        tokenSecretName: tenant.tokenSecretName ?? tenantLayout(platform, tenant).names.tokenSecret,
-      },
-    });
+    tenants.push({ source, config: resolveTenant(platform, tenant, source.file) });
   }
 
   if (platform && platformSource) {
@@ -104,9 +87,13 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
  */
 export function loadClusters(configDir: string, options: LoadOptions = {}): ClusterConfig[] {
   const clustersDir = path.join(configDir, 'clusters');
-  if (!fs.existsSync(clustersDir)) return [loadConfig(configDir, options)];
+  const clustersStat = lstatOrUndefined(clustersDir);
+  if (!clustersStat) return [loadConfig(configDir, options)];
   const display = (file: string) => path.relative(options.displayBase ?? process.cwd(), file) || file;
   const problems: ConfigProblem[] = [];
+  if (!clustersStat.isDirectory()) {
+    throw new ConfigError([{ file: display(clustersDir), line: 0, column: 0, keyPath: '', message: `is ${fileKind(clustersStat)}; it must be a folder with one folder per cluster` }]);
+  }
   for (const stray of ['platform.yaml', 'tenants']) {
     if (fs.existsSync(path.join(configDir, stray))) {
       problems.push({ file: display(path.join(configDir, stray)), line: 0, column: 0, keyPath: '', message: `cannot be used together with ${display(clustersDir)}/: move it into a cluster folder` });
@@ -129,18 +116,6 @@ export function loadClusters(configDir: string, options: LoadOptions = {}): Clus
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return clusters;
-}
-
-/**
- * Kaniko's `--cache-repo`: in `registry` mode the configured repo or `<registry.host>/<tenant>/cache`
- * (a project per tenant); in `s3` mode the tenant's own cache registry Service, next to its job pods.
- */
-function kanikoCacheRepo(platform: Platform, tenant: Tenant): string {
-  if (tenant.cache.kaniko.mode === 's3') {
-    const layout = tenantLayout(platform, tenant);
-    return `${cacheRegistryHost(layout.jobNamespace, layout.names)}/cache`;
-  }
-  return tenant.cache.kaniko.repo ?? `${platform.registry.host}/${tenant.name}/cache`;
 }
 
 interface Location extends SourceFile {
@@ -224,13 +199,28 @@ function dedupe(problems: readonly ConfigProblem[]): ConfigProblem[] {
   });
 }
 
-function listYamlFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
+/** The YAML files of a folder, sorted; undefined (with a problem) when it is not a folder. */
+function listYamlFiles(dir: string, displayName: string, problems: ConfigProblem[]): string[] | undefined {
+  const stat = lstatOrUndefined(dir);
+  if (!stat) return [];
+  if (!stat.isDirectory()) {
+    problems.push({ file: displayName, line: 0, column: 0, keyPath: '', message: `is ${fileKind(stat)}; it must be a folder of tenant files (one <tenant>.yaml each)` });
+    return undefined;
+  }
   return fs
     .readdirSync(dir)
     .filter((name) => /\.ya?ml$/.test(name))
     .sort()
     .map((name) => path.join(dir, name));
+}
+
+function lstatOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -3,12 +3,10 @@
  * an isolation guarantee (two tenants must never share a bucket, a cache repo or a node pool).
  */
 import * as path from 'node:path';
-import { names } from '../model/names';
 import { ConfigProblem } from './errors';
-import type { TenantConfig } from './load';
+import type { TenantConfig } from '../model/resolve';
 import { Platform } from './schema';
 import { problemAt, SourceFile } from './source';
-import { tenantLayout } from '../model/layout';
 
 interface Entry {
   readonly config: TenantConfig;
@@ -61,7 +59,7 @@ export function checkTenants(platform: Platform, entries: readonly Entry[]): Con
   // `<tenant>-build` namespaces must not be another tenant's namespace.
   const names = new Map(entries.map((e) => [e.config.name, e]));
   for (const entry of entries) {
-    const layout = tenantLayout(platform, entry.config);
+    const layout = entry.config.layout;
     const other = layout.separateBuildNamespace ? names.get(layout.jobNamespace) : undefined;
     if (other) problems.push(problemAt(entry.source, ['name'], `build namespace '${layout.jobNamespace}' is the namespace of tenant '${other.config.name}' (${other.source.file}); rename one of them`));
   }
@@ -163,7 +161,7 @@ function checkSecrets(t: TenantConfig, source: SourceFile): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const at = (keyPath: PropertyKey[], message: string) => problems.push(problemAt(source, keyPath, message));
   const { auth } = t.cache.s3;
-  const dockerSecrets = new Set([names.kanikoPushSecret, ...t.imagePullSecrets]);
+  const dockerSecrets = new Set([t.kanikoPushSecretName, ...t.imagePullSecrets]);
 
   const seenPull = new Map<string, number>();
   t.imagePullSecrets.forEach((name, i) => {
@@ -188,7 +186,7 @@ function checkSecrets(t: TenantConfig, source: SourceFile): ConfigProblem[] {
     at(['secrets', 's3StaticKeys'], `is only used with cache.s3.auth.type: staticKeys, got type '${auth.type}'`);
   }
   for (const name of Object.keys(imagePullSecrets)) {
-    if (name === names.kanikoPushSecret) at(['secrets', 'imagePullSecrets', name], `is the Kaniko push Secret; set its remote key under secrets.kanikoPush`);
+    if (name === t.kanikoPushSecretName) at(['secrets', 'imagePullSecrets', name], `is the Kaniko push Secret; set its remote key under secrets.kanikoPush`);
     else if (!t.imagePullSecrets.includes(name)) {
       at(['secrets', 'imagePullSecrets', name], `'${name}' is not listed in imagePullSecrets (${t.imagePullSecrets.length ? t.imagePullSecrets.join(', ') : 'empty'}); list it there or remove this entry`);
     }

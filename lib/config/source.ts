@@ -22,17 +22,46 @@ export interface Position {
   readonly column: number;
 }
 
-/** Reads and parses `file`; messages name it as `displayName`. */
+/** Larger configuration files are refused unread: a tenant file is a few hundred bytes. */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+/** Aliases a file may expand; more is refused (a "billion laughs" file would exhaust memory). */
+export const MAX_YAML_ALIASES = 100;
+
+/**
+ * Reads and parses `file`; messages name it as `displayName`. Only regular files are read: a FIFO
+ * would block, a device or a symlink would read something nobody reviewed.
+ */
 export function readSource(file: string, displayName: string, problems: ConfigProblem[]): SourceFile | undefined {
+  const problem = (message: string) => {
+    problems.push({ file: displayName, line: 0, column: 0, keyPath: '', message });
+    return undefined;
+  };
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(file);
+  } catch (error) {
+    return problem((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read: ${(error as Error).message}`);
+  }
+  if (!stat.isFile()) return problem(`is ${fileKind(stat)}, not a regular file; configuration files must be plain YAML files`);
+  if (stat.size > MAX_CONFIG_FILE_BYTES) return problem(`is ${stat.size} bytes; configuration files may be at most ${MAX_CONFIG_FILE_BYTES} bytes (1 MiB)`);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read: ${(error as Error).message}`;
-    problems.push({ file: displayName, line: 0, column: 0, keyPath: '', message: reason });
-    return undefined;
+    return problem(`cannot be read: ${(error as Error).message}`);
   }
   return parseSource(displayName, text, problems);
+}
+
+/** What a file-system entry is, for messages: "a directory", "a FIFO", … */
+export function fileKind(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isSymbolicLink()) return 'a symbolic link';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isBlockDevice() || stat.isCharacterDevice()) return 'a device';
+  return stat.isFile() ? 'a file' : 'not a file';
 }
 
 export function parseSource(file: string, text: string, problems: ConfigProblem[]): SourceFile | undefined {
@@ -46,7 +75,30 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
     }
     return undefined;
   }
-  return { file, doc, lineCounter, value: doc.toJS() ?? {}, comments: commentsOf(text) };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    // The yaml package throws (a ReferenceError) when aliases expand past maxAliasCount.
+    const alias = /alias/i.test((error as Error).message) ? firstAliasOffset(text) : 0;
+    const pos = lineCounter.linePos(alias);
+    problems.push({
+      file,
+      line: pos.line,
+      column: pos.col,
+      keyPath: '',
+      message: /alias/i.test((error as Error).message)
+        ? `YAML aliases expand to more than ${MAX_YAML_ALIASES} copies; write the values out instead of nesting aliases`
+        : `YAML cannot be read: ${(error as Error).message.split('\n')[0]}`,
+    });
+    return undefined;
+  }
+  return { file, doc, lineCounter, value: value ?? {}, comments: commentsOf(text) };
+}
+
+function firstAliasOffset(text: string): number {
+  const match = /(^|[\s\[{,:-])\*[^\s,\]}]+/.exec(text);
+  return match ? match.index + match[1].length : 0;
 }
 
 /** Comments from the concrete syntax tree (the document model keeps them without positions). */

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import type { TenantConfig } from '../config/load';
+import type { TenantConfig } from '../model/resolve';
 import { KanikoCacheMode, Platform } from '../config/schema';
 import { cacheRegistryPodLabels, podSelectorLabels } from '../model/labels';
-import { CACHE_REGISTRY_PORT, cacheRegistryHost, ObjectNames } from '../model/names';
+import { CACHE_REGISTRY_PORT, cacheRegistryHost, ObjectNames, networkPolicyName } from '../model/names';
 import { resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './hardened-pod';
 import { CacheConfig, SecretVolumeConfig } from '../runner-config/model';
 import { egressTo, TenantIsolation } from './tenant-isolation';
@@ -239,7 +239,7 @@ export class KanikoCache extends Construct {
     // A peer with a podSelector and no namespaceSelector means "pods of this namespace": only this
     // tenant's job pods, never another tenant's, reach the registry.
     new k8s.KubeNetworkPolicy(this, 'RegistryIngress', {
-      metadata: { name: this.names.networkPolicy('kaniko-cache-registry-ingress'), namespace },
+      metadata: { name: networkPolicyName(this.names, 'kaniko-cache-registry-ingress'), namespace },
       spec: {
         podSelector: { matchLabels: selector },
         policyTypes: ['Ingress'],
@@ -247,7 +247,7 @@ export class KanikoCache extends Construct {
       },
     });
     new k8s.KubeNetworkPolicy(this, 'RegistryEgress', {
-      metadata: { name: this.names.networkPolicy('kaniko-cache-registry-egress'), namespace },
+      metadata: { name: networkPolicyName(this.names, 'kaniko-cache-registry-egress'), namespace },
       spec: {
         podSelector: { matchLabels: selector },
         policyTypes: ['Egress'],
@@ -256,7 +256,7 @@ export class KanikoCache extends Construct {
       },
     });
     new k8s.KubeNetworkPolicy(this, 'JobsToRegistry', {
-      metadata: { name: this.names.networkPolicy('runner-jobs-to-cache-registry'), namespace },
+      metadata: { name: networkPolicyName(this.names, 'runner-jobs-to-cache-registry'), namespace },
       spec: {
         podSelector: jobs,
         policyTypes: ['Egress'],

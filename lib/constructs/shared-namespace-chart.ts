@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { TenantConfig } from '../config/load';
+import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { annotateForDelivery } from '../gitops/gitops-chart';
 import { defaultDenySpec, dnsEgressSpec, largestBuild, limitRangeSpec, podSecurityLabels } from './tenant-isolation';

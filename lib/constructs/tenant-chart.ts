@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { TenantConfig } from '../config/load';
+import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { annotateForDelivery } from '../gitops/gitops-chart';
 import { KanikoCache } from './kaniko-cache';

@@ -1,10 +1,10 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { TenantConfig } from '../config/load';
+import type { TenantConfig } from '../model/resolve';
 import { ContainerResources, Platform } from '../config/schema';
 import { NAMESPACE_NAME_LABEL, podSelectorLabels, tenantLabels } from '../model/labels';
-import { TenantLayout, tenantLayout } from '../model/layout';
-import { ObjectNames } from '../model/names';
+import { TenantLayout } from '../model/layout';
+import { ObjectNames, networkPolicyName } from '../model/names';
 import { formatCpu, formatMemory, parseQuantity } from '../config/quantity';
 
 /** Port of the runner manager's Prometheus endpoint (`listen_address`). */
@@ -76,7 +76,7 @@ export class TenantIsolation extends Construct {
   constructor(scope: Construct, id: string, props: TenantIsolationProps) {
     super(scope, id);
     const { platform, tenant } = props;
-    this.layout = tenantLayout(platform, tenant);
+    this.layout = tenant.layout;
     this.namespace = this.layout.managerNamespace;
     this.jobNamespace = this.layout.jobNamespace;
     this.names = this.layout.names;
@@ -119,7 +119,7 @@ export class TenantIsolation extends Construct {
 
   private addNetworkPolicies(platform: Platform, tenant: TenantConfig): void {
     const policy = (id: string, name: string, namespace: string, spec: k8s.NetworkPolicySpec) =>
-      new k8s.KubeNetworkPolicy(this, id, { metadata: { name: this.names.networkPolicy(name), namespace }, spec });
+      new k8s.KubeNetworkPolicy(this, id, { metadata: { name: networkPolicyName(this.names, name), namespace }, spec });
     const manager = { matchLabels: podSelectorLabels(tenant.name, 'manager') };
     const jobs = { matchLabels: podSelectorLabels(tenant.name, 'job') };
     const gitlab = egressTo(platform.gitlab.egressCidrs, [httpsPort(platform.gitlab.url)]);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PodMonitor, PodMonitorSpecPodMetricsEndpointsRelabelingsAction } from '../../imports/monitoring.coreos.com';
-import type { TenantConfig } from '../config/load';
+import type { TenantConfig } from '../model/resolve';
 import { Platform, RunnerSpec } from '../config/schema';
 import { KanikoCache } from './kaniko-cache';
 import { jobPodLabels, managerPodLabels, podSelectorLabels } from '../model/labels';

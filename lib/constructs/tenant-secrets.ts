@@ -7,7 +7,7 @@ import {
   ExternalSecretSpecTargetDeletionPolicy,
   ExternalSecretSpecTargetTemplateEngineVersion,
 } from '../../imports/external-secrets.io';
-import type { TenantConfig } from '../config/load';
+import type { TenantConfig } from '../model/resolve';
 import { KanikoCache } from './kaniko-cache';
 import { DOCKER_CONFIG_KEY, RequiredSecret, requiredSecrets } from '../model/secrets';
 import { TenantIsolation } from './tenant-isolation';

@@ -6,6 +6,8 @@
  */
 export function objectNames(prefix: string) {
   return {
+    /** Put in front of every name: empty, or `<tenant>-` in the shared namespace. */
+    prefix,
     managerServiceAccount: `${prefix}gitlab-runner`,
     jobServiceAccount: `${prefix}gitlab-runner-jobs`,
     role: `${prefix}gitlab-runner`,
@@ -21,11 +23,16 @@ export function objectNames(prefix: string) {
     /** Deployment, Service and ServiceAccount of the Kaniko cache registry (cache.kaniko.mode s3). */
     cacheRegistry: `${prefix}kaniko-cache-registry`,
     cacheRegistryConfigMap: `${prefix}kaniko-cache-registry-config`,
-    networkPolicy: (name: string) => `${prefix}${name}`,
   } as const;
 }
 
+// Plain data (no functions), so a resolved tenant can be sent to a worker thread.
 export type ObjectNames = ReturnType<typeof objectNames>;
+
+/** A NetworkPolicy's name for this tenant (policies have fixed names, prefixed like everything else). */
+export function networkPolicyName(names: ObjectNames, name: string): string {
+  return `${names.prefix}${name}`;
+}
 
 /** Names in a namespace of the tenant's own. */
 export const names = objectNames('');

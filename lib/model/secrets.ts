@@ -4,7 +4,7 @@
  * The TenantSecrets construct turns this list into ExternalSecrets; the README documents the
  * `kubectl create secret` commands for `existing` from the same rules.
  */
-import type { TenantConfig } from '../config/load';
+import type { TenantConfig } from './resolve';
 import { names } from './names';
 
 export type SecretType = 'Opaque' | 'kubernetes.io/dockerconfigjson';

@@ -8,7 +8,7 @@
  * would be parsed as a (broken) Kubernetes manifest.
  */
 import { stringify } from 'yaml';
-import type { TenantConfig } from '../config/load';
+import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { cacheRegistryHost } from '../model/names';
 

@@ -2,7 +2,7 @@
  * `dist/README.md`: one table per cluster that tells a reviewer what each tenant gets, so a merge
  * request can be reviewed from this file's diff before reading any object.
  */
-import type { TenantConfig } from '../config/load';
+import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 
 /** What the summary shows of a tenant's synthesized objects. */

@@ -4,7 +4,7 @@
  * Whatever happens, it answers and signals, so the waiting main thread never hangs.
  */
 import { workerData } from 'node:worker_threads';
-import type { TenantOutput } from './engine';
+import type { TenantOutput } from './tenant-output';
 import type { SynthAnswer, SynthTask, WorkerData } from './workers';
 
 const { port, signal, batch } = workerData as WorkerData;
@@ -20,7 +20,7 @@ port.on('message', (task: SynthTask) => {
   try {
     // Loaded here, not at the top, so even a failure to load answers instead of hanging the caller.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { synthesizeTenantOutput } = require('./engine') as typeof import('./engine');
+    const { synthesizeTenantOutput } = require('./tenant-output') as typeof import('./tenant-output');
     let outputs: { index: number; output: TenantOutput }[] = [];
     task.tenants.forEach((entry, i) => {
       index = entry.index;

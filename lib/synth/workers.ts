@@ -11,9 +11,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { ClusterConfig, TenantConfig } from '../config/load';
+import type { ClusterConfig } from '../config/load';
+import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
-import { compareOutput, OutputFile, StagedOutput, synthesizeClusters, TenantOutput, WriteOptions, WriteResult } from './engine';
+import type { TenantSynthesizer } from './engine';
+import type { TenantOutput } from './tenant-output';
 
 /** The worker bundle next to the synth bundle (scripts/build.mjs writes both into build/). */
 export const WORKER_FILE = path.join(__dirname, 'synth-worker.js');
@@ -93,7 +95,7 @@ export interface SynthWorkersOptions {
 }
 
 /** Worker threads that synthesize tenants; `close()` them when done. */
-export class SynthWorkers {
+export class SynthWorkers implements TenantSynthesizer {
   /**
    * Starts `count` workers for about `tenants` tenants, or returns undefined when the worker
    * bundle is not there (running from TypeScript sources, as under Jest).
@@ -118,11 +120,11 @@ export class SynthWorkers {
   }
 
   /**
-   * The outputs of a cluster's tenants, in configuration order, as `synthesizeInThisThread`
-   * returns them. `onFiles` gets each batch's files as they arrive (in no particular order), e.g.
-   * to write them while the workers go on; if it throws, synthesis stops with that error.
+   * The outputs of a cluster's tenants, in configuration order, as `inThisThread` returns them;
+   * `onOutputs` gets each batch as it arrives (in no particular order), e.g. to stage its files
+   * while the workers go on. If it throws, synthesis stops with that error.
    */
-  public synthesize(config: ClusterConfig, prefix: string, onFiles?: (files: readonly OutputFile[]) => void): TenantOutput[] {
+  public synthesize(config: ClusterConfig, prefix: string, onOutputs: (outputs: readonly TenantOutput[]) => void): TenantOutput[] {
     const n = this.workers.length;
     const tenants: readonly TenantConfig[] = config.tenants;
     // Round-robin, so neighbours (often similar in size) spread over all workers.
@@ -142,10 +144,11 @@ export class SynthWorkers {
             if (!firstError || answer.error.index < firstError.index) firstError = answer.error;
             pending.delete(port);
           } else {
-            for (const { index, output } of answer.outputs) outputs[index] = output;
+            // Files are handed on, not kept: memory holds one batch of files, not all of them.
+            for (const { index, output } of answer.outputs) outputs[index] = { ...output, files: [] };
             if (answer.done) pending.delete(port);
-            // Nothing is written once a tenant has failed: the synth fails anyway.
-            if (onFiles && !firstError) onFiles(answer.outputs.flatMap((o) => o.output.files));
+            // Nothing is handed on once a tenant has failed: the synth fails anyway.
+            if (!firstError) onOutputs(answer.outputs.map((o) => o.output));
           }
         }
       }
@@ -167,32 +170,5 @@ export class SynthWorkers {
       port.close();
       void worker.terminate();
     }
-  }
-}
-
-/**
- * `synthesizeClusters` then `writeOutput`, with workers: each batch of tenant files is written
- * into the staging directory while the workers synthesize the next tenants. `outDir` itself is
- * only touched by the swap, after every tenant synthesized and every check (secret material,
- * duplicate paths, removals) passed; on any failure the staging directory is removed. Same files,
- * same result, same errors.
- */
-export function synthesizeAndWrite(
-  workers: SynthWorkers,
-  clusters: readonly ClusterConfig[],
-  outDir: string,
-  options: WriteOptions = {},
-): { files: OutputFile[]; result: WriteResult } {
-  const staged = new StagedOutput(outDir);
-  try {
-    const files = synthesizeClusters(clusters, (config, prefix) => workers.synthesize(config, prefix, (batch) => staged.write(batch)));
-    const result = compareOutput(outDir, files, options);
-    // The cluster-level files (delivery objects, summary, shared namespace) were not streamed.
-    staged.write(files);
-    staged.swap();
-    return { files, result };
-  } catch (error) {
-    staged.abort();
-    throw error;
   }
 }

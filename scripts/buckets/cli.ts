@@ -7,7 +7,8 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, TenantConfig } from '../../lib/config/load';
+import { loadConfig } from '../../lib/config/load';
+import type { TenantConfig } from '../../lib/model/resolve';
 import { ConfigError } from '../../lib/config/errors';
 import { PolicyInputError, runnerPolicy } from './iam';
 import { jsonReport, progressLines, summaryTable } from './report';

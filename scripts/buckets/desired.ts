@@ -3,7 +3,7 @@
  * calls, so the plan and the IAM policy can be unit tested without a server.
  */
 import type { Platform } from '../../lib/config/schema';
-import type { TenantConfig } from '../../lib/config/load';
+import type { TenantConfig } from '../../lib/model/resolve';
 
 /** Tag key naming the tenant, so cost reports and audits can attribute the bucket. */
 export const TAG_TENANT = 'tenant';

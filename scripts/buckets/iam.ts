@@ -3,7 +3,7 @@
  * GitLab Runner S3 cache and a registry's S3 storage driver call, and nothing for any other bucket.
  */
 import type { Platform } from '../../lib/config/schema';
-import type { TenantConfig } from '../../lib/config/load';
+import type { TenantConfig } from '../../lib/model/resolve';
 import { bucketArn, partitionOf, PolicyDocument } from './desired';
 
 /** Thrown when the configuration does not say enough to write an exact policy. */

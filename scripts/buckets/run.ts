@@ -4,7 +4,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Platform } from '../../lib/config/schema';
-import type { TenantConfig } from '../../lib/config/load';
+import type { TenantConfig } from '../../lib/model/resolve';
 import { desiredBucket } from './desired';
 import { BucketPlan, Change, isNoop, planBucket, SETTINGS, Unsupported } from './plan';
 import { BucketError, checkCredentials, ClientSettings, createBucket, createClient, FailureKind, readBucket, writeSetting } from './s3';

@@ -7,9 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tenantName, writeConfig } from '../../bench/generate';
 import { runSynth } from '../../lib/cli/synth';
-import { LoadedConfig, loadConfig, TenantConfig } from '../../lib/config/load';
-import { OutputFile, synthesize, synthesizeClusters } from '../../lib/synth/engine';
-import { synthesizeAndWrite, SynthWorkers } from '../../lib/synth/workers';
+import { LoadedConfig, loadConfig } from '../../lib/config/load';
+import type { TenantConfig } from '../../lib/model/resolve';
+import { OutputFile, synthesize, synthesizeClusters, synthesizeToDirectory } from '../../lib/synth/engine';
+import { SynthWorkers } from '../../lib/synth/workers';
 import { RemovalRefusedError } from '../../lib/synth/engine';
 import { buildWorker, fileMap, readTreeMap, tempDir } from './support';
 
@@ -67,12 +68,14 @@ describe('a generated configuration of 50 tenants', () => {
     const workers = SynthWorkers.start(3, TENANTS, { workerFile, batch: 7 });
     expect(workers).toBeDefined();
     try {
-      const outputs = workers!.synthesize(config, '');
+      const handedOn: OutputFile[] = [];
+      const outputs = workers!.synthesize(config, '', (batch) => handedOn.push(...batch.flatMap((o) => o.files)));
       expect(outputs.map((o) => o.delivered.name)).toEqual(config.tenants.map((t) => t.name));
-      expect(fileMap(outputs.flatMap((o) => o.files))).toEqual(alone);
+      expect(fileMap(handedOn)).toEqual(alone);
+      // Files are handed on, not kept.
+      expect(outputs.flatMap((o) => o.files)).toEqual([]);
       // Put together, the same dist/ as in one thread, in the same order.
-      const together = synthesizeClusters([config], () => outputs);
-      expect(together).toEqual(synthesize(config));
+      expect(synthesizeClusters([config], workers)).toEqual(synthesize(config));
     } finally {
       workers!.close();
     }
@@ -96,25 +99,24 @@ describe('a generated configuration of 50 tenants', () => {
     expect(() => synthesize(broken)).toThrow(/^tenant 't000012'/);
     const workers = SynthWorkers.start(jobs, TENANTS, { workerFile, batch: 5 });
     try {
-      expect(() => workers!.synthesize(broken, '')).toThrow(/^tenant 't000012' \(.*\): not a Kubernetes quantity: 'lots'/);
+      expect(() => workers!.synthesize(broken, '', () => undefined)).toThrow(/^tenant 't000012' \(.*\): not a Kubernetes quantity: 'lots'/);
     } finally {
       workers!.close();
     }
   });
 });
 
-describe('synthesizeAndWrite (workers, files written while they go on)', () => {
+describe('synthesizeToDirectory with workers (files staged while they go on)', () => {
   const noStaging = (out: string) => fs.readdirSync(path.dirname(out)).filter((name) => name.startsWith(`.${path.basename(out)}-`));
 
   test('writes exactly the files of every tenant synthesized alone', () => {
     const out = path.join(dir, 'dist-workers');
     const workers = SynthWorkers.start(2, TENANTS, { workerFile, batch: 9 })!;
     try {
-      const { files, result } = synthesizeAndWrite(workers, [config], out);
-      expect(fileMap(tenantFiles(files))).toEqual(alone);
-      expect(files).toEqual(synthesize(config));
+      const { files, result } = synthesizeToDirectory([config], out, { synthesizer: workers });
+      expect(files).toBe(synthesize(config).length);
       expect(result.added).toHaveLength(TENANTS);
-      expect(readTreeMap(out)).toEqual(fileMap(files));
+      expect(readTreeMap(out)).toEqual(fileMap(synthesize(config)));
       expect(noStaging(out)).toEqual([]);
     } finally {
       workers.close();
@@ -127,7 +129,7 @@ describe('synthesizeAndWrite (workers, files written while they go on)', () => {
     fs.writeFileSync(path.join(out, 't000000', 'marker.yaml'), 'old');
     const workers = SynthWorkers.start(2, TENANTS, { workerFile, batch: 3 })!;
     try {
-      expect(() => synthesizeAndWrite(workers, [withBrokenTenants([40])], out)).toThrow(/^tenant 't000040'/);
+      expect(() => synthesizeToDirectory([withBrokenTenants([40])], out, { synthesizer: workers })).toThrow(/^tenant 't000040'/);
     } finally {
       workers.close();
     }
@@ -141,7 +143,7 @@ describe('synthesizeAndWrite (workers, files written while they go on)', () => {
     fs.writeFileSync(path.join(out, 'gone', 'namespace-gone.yaml'), 'old');
     const workers = SynthWorkers.start(2, TENANTS, { workerFile })!;
     try {
-      expect(() => synthesizeAndWrite(workers, [config], out)).toThrow(RemovalRefusedError);
+      expect(() => synthesizeToDirectory([config], out, { synthesizer: workers })).toThrow(RemovalRefusedError);
     } finally {
       workers.close();
     }

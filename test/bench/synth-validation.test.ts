@@ -62,8 +62,10 @@ test('fails the synth command with that tenant named, leaving the output directo
   mockFailingTenant = tenantName(23);
   const errors: string[] = [];
   const code = runSynth(['--config', configDir, '--out', out], { out: () => undefined, err: (line) => errors.push(line) });
-  expect(code).toBe(2);
-  expect(errors.join('\n')).toMatch(/synth failed: Error: tenant 't000023' .*test validation failed for t000023/s);
+  // A construct that throws after the configuration passed validation is our bug, not the input's.
+  expect(code).toBe(3);
+  expect(errors.join('\n')).toMatch(/^synth: internal error: tenant 't000023' .*test validation failed for t000023/ms);
+  expect(errors.join('\n')).toMatch(/This is a bug in tenant-runners/);
   expect(errors.join('\n')).toMatch(/was not changed/);
   expect(readTreeMap(out)).toEqual(before);
   expect(fs.readdirSync(dir).filter((name) => name.startsWith('.dist-'))).toEqual([]);

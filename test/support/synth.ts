@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { ClusterConfig, loadClusters, TenantConfig } from '../../lib/config/load';
+import { ClusterConfig, loadClusters } from '../../lib/config/load';
+import type { TenantConfig } from '../../lib/model/resolve';
 import { TenantLayout, tenantLayout } from '../../lib/model/layout';
 import { ManifestObject, synthesizeTenant } from '../../lib/synth/engine';
 

@@ -35,7 +35,8 @@ const KUBERNETES_MODELS: Record<string, () => Validator> = {
 };
 
 const CRD_DIR = path.join(__dirname, '..', '..', 'crds');
-const RUNNER_SCHEMA = path.join(__dirname, '..', '..', '..', 'shared', 'reference', 'gitlab-runner-config.schema.json');
+// Copied into the repository with its source noted (reference/README.md).
+const RUNNER_SCHEMA = path.join(__dirname, '..', '..', 'reference', 'gitlab-runner-config.schema.json');
 
 interface ObjectLike {
   apiVersion: string;

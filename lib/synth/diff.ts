@@ -4,7 +4,8 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { parse } from 'yaml';
-import { OutputFile, tenantUnits, unitOfPath } from '../synth/engine';
+import type { OutputFile } from './output';
+import { tenantUnits, unitOfPath } from './removal-guard';
 
 export interface TreeDiff {
   readonly changed: boolean;
@@ -30,7 +31,7 @@ export function diffTrees(current: Map<string, string>, next: readonly OutputFil
   for (const [file, before] of current) if (!nextMap.has(file)) changes.push({ file, kind: 'removed', before });
   if (changes.length === 0) return { changed: false, text: 'no changes' };
 
-  const units = new Set([...tenantUnits(current), ...next.flatMap((f) => (f.unit ? [f.unit] : []))]);
+  const units = new Set([...tenantUnits(current.keys()), ...next.flatMap((f) => (f.unit ? [f.unit] : []))]);
   const groupOf = (file: string) => {
     const unit = unitOfPath(file, units);
     const folder = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '';

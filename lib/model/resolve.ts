@@ -1,0 +1,45 @@
+/**
+ * The resolved model: one pure step after validation derives everything that follows from a
+ * tenant's configuration and the platform (where its objects live, their names, the Kaniko cache
+ * repository, the Secrets it reads). Rules, constructs, renderers and scripts all read these
+ * values from here, so no name has two sources.
+ */
+import type { Platform, Tenant } from '../config/schema';
+import { TenantLayout, tenantLayout } from './layout';
+import { cacheRegistryHost } from './names';
+
+/** A tenant as everything after the loader consumes it: validated, defaulted and resolved. Plain data. */
+export interface TenantConfig extends Tenant {
+  /** The file the tenant came from, for messages. */
+  readonly file: string;
+  /** Namespaces, object names and workload kind in the platform's architecture. */
+  readonly layout: TenantLayout;
+  /** Registry repository Kaniko uses as `--cache-repo`. */
+  readonly kanikoCacheRepo: string;
+  /** Secret with the runner tokens (`tokenSecretName`, or the architecture's default name). */
+  readonly tokenSecretName: string;
+  /** `kubernetes.io/dockerconfigjson` Secret Kaniko pushes with (prefixed in the shared namespace). */
+  readonly kanikoPushSecretName: string;
+}
+
+/** Derives a tenant's layout, names, cache repository and Secret names. */
+export function resolveTenant(platform: Platform, tenant: Tenant, file: string): TenantConfig {
+  const layout = tenantLayout(platform, tenant);
+  return {
+    ...tenant,
+    file,
+    layout,
+    kanikoCacheRepo: kanikoCacheRepo(platform, tenant, layout),
+    tokenSecretName: tenant.tokenSecretName ?? layout.names.tokenSecret,
+    kanikoPushSecretName: layout.names.kanikoPushSecret,
+  };
+}
+
+/**
+ * Kaniko's `--cache-repo`: in `registry` mode the configured repo or `<registry.host>/<tenant>/cache`
+ * (a project per tenant); in `s3` mode the tenant's own cache registry Service, next to its job pods.
+ */
+function kanikoCacheRepo(platform: Platform, tenant: Tenant, layout: TenantLayout): string {
+  if (tenant.cache.kaniko.mode === 's3') return `${cacheRegistryHost(layout.jobNamespace, layout.names)}/cache`;
+  return tenant.cache.kaniko.repo ?? `${platform.registry.host}/${tenant.name}/cache`;
+}

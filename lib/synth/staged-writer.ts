@@ -1,0 +1,303 @@
+/**
+ * The one way the synth writes `dist/`.
+ *
+ * Files are staged as they are synthesized into a sibling folder (`.dist-next-<pid>-<n>`), each
+ * compared with the file already in `dist/`: an unchanged file is not written at all. Only after
+ * every tenant synthesized and every check passed (secret material, duplicate paths, the removal
+ * guard) does `commit()` move the staged files into `dist/` one by one (rename replaces a file
+ * atomically) and delete the files that are gone.
+ *
+ * Why not swap whole trees: Node has no atomic directory exchange (renameat2 RENAME_EXCHANGE), so a
+ * swap by two renames leaves `dist/` missing for an instant, and a process killed there leaves no
+ * `dist/` at all. Here `dist/` itself is never removed: a run killed while staging leaves `dist/`
+ * as it was; one killed while applying leaves a mix of old and new files, which the next run
+ * (which rewrites every file that differs) completes. Leftover staging folders are removed by the
+ * next run. A lock file (`.dist.lock` beside `dist/`) keeps two synths from writing at once.
+ * Directories and files are created with the process umask.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DuplicatePathError, OutputFile } from './output';
+import { committedFiles, RemovalRefusedError, tenantUnits, unitOfPath } from './removal-guard';
+import { listTree, removeTree } from './tree';
+
+/** Receives the files of `dist/` as they are synthesized, in any order. */
+export interface OutputSink {
+  add(files: readonly OutputFile[]): void;
+}
+
+/** Tenant folders added, changed, removed and unchanged by a write. */
+export interface WriteResult {
+  readonly added: string[];
+  readonly changed: string[];
+  readonly removed: string[];
+  readonly unchanged: string[];
+}
+
+export interface WriteOptions {
+  /** Allow tenants that exist in `dist/` but no longer in the configuration to be deleted. */
+  readonly allowRemoval?: boolean;
+}
+
+export interface StagedWriterOptions {
+  /** How long to wait for another synth's lock before giving up. @default 30 s */
+  readonly lockWaitMs?: number;
+  /** Told once when the lock is held by another process and this one waits. */
+  readonly onWait?: (message: string) => void;
+}
+
+/** Thrown when another synth holds the lock for longer than we wait. */
+export class OutputLockedError extends Error {
+  constructor(lockFile: string, pid: string, waitedMs: number) {
+    super(`${lockFile}: another synth (pid ${pid}) is writing the output; waited ${Math.round(waitedMs / 1000)} s. Run again when it is done (or delete the lock file if that process is gone).`);
+    this.name = 'OutputLockedError';
+  }
+}
+
+/** Thrown when moving staged files into place failed; says how far it got. */
+export class OutputApplyError extends Error {
+  constructor(outDir: string, applied: number, total: number, cause: Error) {
+    super(
+      applied === 0
+        ? `could not update ${outDir}/: ${cause.message}. ${outDir}/ was not changed.`
+        : `could not update ${outDir}/ after ${applied} of ${total} changes: ${cause.message}. ${outDir}/ now mixes old and new files: fix the cause and run the synth again (it rewrites every file that differs).`,
+    );
+    this.name = 'OutputApplyError';
+  }
+}
+
+type FileStatus = 'added' | 'changed' | 'same';
+
+export class StagedWriter implements OutputSink {
+  /** Locks `outDir`, removes what earlier killed runs left, and indexes the files it holds. */
+  public static open(outDir: string, options: StagedWriterOptions = {}): StagedWriter {
+    const absolute = path.resolve(outDir);
+    const parent = path.dirname(absolute);
+    const base = path.basename(absolute);
+    fs.mkdirSync(parent, { recursive: true });
+    const release = acquireLock(path.join(parent, `.${base}.lock`), options);
+    try {
+      for (const entry of fs.readdirSync(parent)) {
+        if (entry.startsWith(`.${base}-next-`) || entry.startsWith(`.${base}-old-`)) removeTree(path.join(parent, entry));
+      }
+      checkpoint('locked');
+      return new StagedWriter(outDir, absolute, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  private readonly staging: string;
+  private readonly previous: Set<string>;
+  private readonly next = new Map<string, { unit?: string; status: FileStatus }>();
+  private readonly madeDirs = new Set<string>();
+  private released = false;
+
+  private constructor(
+    private readonly outDir: string,
+    private readonly absolute: string,
+    private readonly release: () => void,
+  ) {
+    this.previous = new Set(listTree(absolute));
+    this.staging = path.join(path.dirname(absolute), `.${path.basename(absolute)}-next-${process.pid}-${Date.now().toString(36)}`);
+  }
+
+  /** Stages the files that differ from `dist/`; throws on a path given twice. */
+  public add(files: readonly OutputFile[]): void {
+    for (const file of files) {
+      if (this.next.has(file.path)) throw new DuplicatePathError(file.path);
+      let status: FileStatus = 'added';
+      if (this.previous.has(file.path)) {
+        status = fs.readFileSync(path.join(this.absolute, file.path), 'utf8') === file.content ? 'same' : 'changed';
+      }
+      if (status !== 'same') this.writeStaged(file);
+      this.next.set(file.path, { unit: file.unit, status });
+    }
+  }
+
+  /** Files staged so far (written or unchanged). */
+  public get fileCount(): number {
+    return this.next.size;
+  }
+
+  /**
+   * Checks the removal guard, then applies the staged files to `dist/` and deletes the files of
+   * the previous output that are gone. Releases the lock.
+   */
+  public commit(options: WriteOptions = {}): WriteResult {
+    try {
+      const result = this.compare();
+      if (result.removed.length > 0 && !options.allowRemoval) throw new RemovalRefusedError(result.removed);
+      checkpoint('staged');
+      this.apply();
+      checkpoint('applied');
+      removeTree(this.staging);
+      return result;
+    } finally {
+      this.abort();
+    }
+  }
+
+  /** Removes the staging folder and releases the lock; `dist/` stays as it is. */
+  public abort(): void {
+    if (this.released) return;
+    this.released = true;
+    try {
+      removeTree(this.staging);
+    } finally {
+      this.release();
+    }
+  }
+
+  private writeStaged(file: OutputFile): void {
+    const target = path.join(this.staging, file.path);
+    // One mkdir per directory, not per file: thousands of tenants write tens of thousands of files.
+    const dir = path.dirname(target);
+    if (!this.madeDirs.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    fs.writeFileSync(target, file.content);
+  }
+
+  private compare(): WriteResult {
+    // A missing or emptied dist/ (deleted by hand, wiped by a tool) must not hide a removal:
+    // then the tenants are those Git has committed.
+    const oldUnits = tenantUnits(this.previous.size > 0 ? this.previous : committedFiles(this.outDir));
+    const newUnits = new Set<string>();
+    const changed = new Set<string>();
+    for (const [, { unit, status }] of this.next) {
+      if (!unit) continue;
+      newUnits.add(unit);
+      if (status !== 'same') changed.add(unit);
+    }
+    for (const file of this.previous) {
+      const unit = unitOfPath(file, oldUnits);
+      if (unit && !this.next.has(file)) changed.add(unit);
+    }
+    const result: WriteResult = { added: [], changed: [], removed: [], unchanged: [] };
+    for (const unit of newUnits) {
+      if (!oldUnits.has(unit)) result.added.push(unit);
+      else if (changed.has(unit)) result.changed.push(unit);
+      else result.unchanged.push(unit);
+    }
+    for (const unit of oldUnits) if (!newUnits.has(unit)) result.removed.push(unit);
+    for (const list of Object.values(result)) list.sort();
+    return result;
+  }
+
+  private apply(): void {
+    const moves = [...this.next].filter(([, f]) => f.status !== 'same').map(([file]) => file);
+    const deletions = [...this.previous].filter((file) => !this.next.has(file));
+    const total = moves.length + deletions.length;
+    let applied = 0;
+    try {
+      const made = new Set<string>();
+      for (const file of moves) {
+        const target = path.join(this.absolute, file);
+        const dir = path.dirname(target);
+        if (!made.has(dir)) {
+          fs.mkdirSync(dir, { recursive: true });
+          made.add(dir);
+        }
+        fs.renameSync(path.join(this.staging, file), target);
+        if (++applied === 1) checkpoint('applying');
+      }
+      const emptied = new Set<string>();
+      for (const file of deletions) {
+        fs.unlinkSync(path.join(this.absolute, file));
+        applied++;
+        for (let dir = path.posix.dirname(file); dir !== '.'; dir = path.posix.dirname(dir)) emptied.add(dir);
+      }
+      // Deepest first, so a folder is tried after its subfolders.
+      for (const dir of [...emptied].sort((a, b) => b.split('/').length - a.split('/').length)) {
+        try {
+          fs.rmdirSync(path.join(this.absolute, dir));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+      }
+    } catch (error) {
+      throw new OutputApplyError(this.outDir, applied, total, error as Error);
+    }
+  }
+}
+
+/**
+ * Takes `lockFile` (created exclusively, holding our pid), waiting while a live process holds it;
+ * a lock whose process is gone is taken over. Returns the release function.
+ */
+function acquireLock(lockFile: string, options: StagedWriterOptions): () => void {
+  const waitMs = options.lockWaitMs ?? 30_000;
+  const started = Date.now();
+  let told = false;
+  for (;;) {
+    try {
+      const fd = fs.openSync(lockFile, 'wx');
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        process.removeListener('exit', release);
+        try {
+          fs.unlinkSync(lockFile);
+        } catch {
+          // already gone
+        }
+      };
+      process.on('exit', release);
+      return release;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder = '';
+    try {
+      holder = fs.readFileSync(lockFile, 'utf8').trim();
+    } catch {
+      continue; // released in between: try again
+    }
+    if (!isAlive(Number(holder))) {
+      // The holder was killed: its lock is stale.
+      try {
+        fs.unlinkSync(lockFile);
+      } catch {
+        // another waiter took it over first
+      }
+      continue;
+    }
+    const waited = Date.now() - started;
+    if (waited >= waitMs) throw new OutputLockedError(lockFile, holder, waited);
+    if (!told) {
+      options.onWait?.(`waiting for another synth (pid ${holder}) to finish writing the output…`);
+      told = true;
+    }
+    sleep(100);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Crash tests (test/synth-crash.test.ts) stop a real synth at a named step and kill it there:
+ * with TENANT_RUNNERS_PAUSE_AT=<step>, the process says so on stderr and waits to be killed.
+ */
+function checkpoint(step: 'locked' | 'staged' | 'applying' | 'applied'): void {
+  if (process.env.TENANT_RUNNERS_PAUSE_AT !== step) return;
+  fs.writeSync(2, `paused at ${step}\n`);
+  sleep(60_000);
+}
