@@ -52,3 +52,8 @@ export function cacheRegistryHost(namespace: string, objectNamesOfTenant: Object
 export function runnerTokenEnv(runner: string): string {
   return `RUNNER_TOKEN_${runner.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
+
+/** Prefix of a tenant bucket that holds the runner's distributed cache (`cache/<runner>/`). */
+export const CACHE_PREFIX = 'cache';
+/** Prefix of a tenant bucket that holds the Kaniko cache registry's storage (cache.kaniko.mode s3). */
+export const LAYERS_PREFIX = 'layers';

@@ -4,6 +4,7 @@
  */
 import type { Platform } from '../../lib/config/schema';
 import type { TenantConfig } from '../../lib/model/resolve';
+import { CACHE_PREFIX, LAYERS_PREFIX } from '../../lib/model/names';
 
 /** Tag key naming the tenant, so cost reports and audits can attribute the bucket. */
 export const TAG_TENANT = 'tenant';
@@ -123,8 +124,8 @@ export function desiredBucket(tenant: TenantConfig, platform: Platform): BucketS
     encryption,
     lifecycle: [
       { id: RULE_ABORT_MULTIPART, enabled: true, prefix: '', abortIncompleteMultipartUploadDays: ABORT_INCOMPLETE_MULTIPART_DAYS },
-      { id: RULE_CACHE, enabled: true, prefix: 'cache/', expirationDays: s3.expireAfterDays },
-      { id: RULE_LAYERS, enabled: true, prefix: 'layers/', expirationDays: s3.layersExpireAfterDays },
+      { id: RULE_CACHE, enabled: true, prefix: `${CACHE_PREFIX}/`, expirationDays: s3.expireAfterDays },
+      { id: RULE_LAYERS, enabled: true, prefix: `${LAYERS_PREFIX}/`, expirationDays: s3.layersExpireAfterDays },
     ],
     policy: {
       Version: '2012-10-17',
