@@ -5,7 +5,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { createHash } from 'node:crypto';
-import { computeQuota } from '../lib/constructs/tenant-isolation';
+import { computeQuota } from '../lib/constructs/quota';
 import { allTenants, Any, CONFIG_DIRS, find, ofKind, SynthesizedTenant, synthesizeDir } from './support/synth';
 
 const example = synthesizeDir(CONFIG_DIRS.example);

@@ -1,6 +1,6 @@
 import { parse as parseToml } from 'smol-toml';
 import { toYaml } from '../lib/synth/engine';
-import { computeQuota } from '../lib/constructs/tenant-isolation';
+import { computeQuota } from '../lib/constructs/quota';
 import { KANIKO_CAPABILITIES } from '../lib/constructs/tenant-runner';
 import { Any, CONFIG_DIRS, find, synthesizeDir } from './support/synth';
 

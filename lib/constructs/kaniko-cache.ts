@@ -2,29 +2,130 @@ import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import type { TenantConfig } from '../model/resolve';
-import { KanikoCacheMode, Platform } from '../config/schema';
+import { ContainerResources, KanikoCacheMode, S3Auth, Tenant } from '../config/schema';
 import { cacheRegistryPodLabels, podSelectorLabels } from '../model/labels';
-import { CACHE_REGISTRY_PORT, cacheRegistryHost, ObjectNames, networkPolicyName } from '../model/names';
-import { resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './hardened-pod';
+import { CACHE_PREFIX, CACHE_REGISTRY_PORT, cacheRegistryHost, LAYERS_PREFIX, ObjectNames, networkPolicyName } from '../model/names';
+import { hardenedPodSecurityContext, resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './hardened-pod';
 import { CacheConfig, SecretVolumeConfig } from '../runner-config/model';
-import { egressTo, TenantIsolation } from './tenant-isolation';
+import { EgressDestination, egressTo } from './network-policies';
+import { TenantIsolation } from './tenant-isolation';
 
 /** Where job pods find the registry push credentials (Kaniko reads `$DOCKER_CONFIG/config.json`). */
 export const KANIKO_DOCKER_CONFIG_DIR = '/kaniko/.docker';
-
-/** Prefix of the tenant bucket that holds the cache registry's storage (cache.kaniko.mode s3). */
-export const LAYERS_PREFIX = 'layers';
 
 // The distribution image's `nobody`; the registry needs no privileges and writes only to S3.
 const CACHE_REGISTRY_UID = 65534;
 const CACHE_REGISTRY_CONFIG_DIR = '/etc/distribution';
 
+/** Server-side encryption of the tenant bucket. */
+export type BucketEncryption = Tenant['cache']['s3']['encryption'];
+
+/** Where the cache lives in S3: the tenant bucket and how to reach it. */
+export interface CacheStorage {
+  /** Bucket of the runner cache (`cache/<runner>/`) and, in s3 mode, the layer cache (`layers/`). */
+  readonly bucket: string;
+  /** Region of the bucket. */
+  readonly region: string;
+  /** S3-compatible endpoint; undefined means AWS S3. */
+  readonly endpoint?: string;
+  /** Path-style addressing (MinIO, Ceph). */
+  readonly pathStyle: boolean;
+  /** Server-side encryption. */
+  readonly encryption: BucketEncryption;
+}
+
 export interface KanikoCacheProps {
-  readonly platform: Platform;
-  readonly tenant: TenantConfig;
-  /** Namespace and scheduling; the cache registry (mode s3) runs inside them. */
+  /**
+   * Tenant name.
+   *
+   * Labels and selects the cache registry's pods.
+   * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/
+   */
+  readonly tenantName: string;
+  /**
+   * Namespace, names and scheduling of the tenant; the cache registry (mode s3) runs inside them.
+   */
   readonly isolation: TenantIsolation;
+  /**
+   * Where Kaniko layers are cached: `registry` (an external repository) or `s3` (a cache registry
+   * in the job namespace, storing in `s3://<bucket>/layers/`).
+   *
+   * @default 'registry'
+   * @see https://github.com/chainguard-dev/kaniko#caching
+   */
+  readonly mode?: KanikoCacheMode;
+  /**
+   * Registry repository Kaniko uses as `--cache-repo`.
+   *
+   * @see https://github.com/chainguard-dev/kaniko#--cache-repo
+   */
+  readonly cacheRepo: string;
+  /**
+   * Existing `kubernetes.io/dockerconfigjson` Secret with push rights, mounted into job pods.
+   *
+   * @default - `isolation.names.kanikoPushSecret`
+   * @see https://github.com/chainguard-dev/kaniko#pushing-to-different-registries
+   */
+  readonly pushSecretName?: string;
+  /**
+   * Kaniko executor image, handed to jobs as `KANIKO_IMAGE`.
+   *
+   * @see https://github.com/chainguard-dev/kaniko
+   */
+  readonly kanikoImage: string;
+  /**
+   * Bucket of the runner's distributed cache (and of the layer cache in s3 mode).
+   *
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnerscaches3-section
+   */
+  readonly bucket: string;
+  /**
+   * Region of the bucket (`BucketLocation`).
+   *
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnerscaches3-section
+   */
+  readonly region: string;
+  /**
+   * S3-compatible endpoint (`ServerAddress`, `regionendpoint`).
+   *
+   * @default - AWS S3
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnerscaches3-section
+   */
+  readonly endpoint?: string;
+  /**
+   * Path-style bucket addressing; only used with an `endpoint`.
+   *
+   * @default false
+   * @see https://distribution.github.io/distribution/storage-drivers/s3/
+   */
+  readonly pathStyle?: boolean;
+  /**
+   * Server-side encryption of cache objects.
+   *
+   * @default { type: 'S3' }
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/serv-side-encryption.html
+   */
+  readonly encryption?: BucketEncryption;
+  /**
+   * How the manager (and the cache registry) authenticate to S3: IRSA role, EKS Pod Identity or
+   * static keys from an existing Secret.
+   *
+   * @see https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html
+   */
+  readonly auth: S3Auth;
+  /**
+   * S3 (and STS) CIDRs and ports the cache registry may reach.
+   *
+   * @see https://kubernetes.io/docs/concepts/services-networking/network-policies/
+   */
+  readonly s3Egress: EgressDestination;
+  /**
+   * Image and size of the cache registry.
+   *
+   * @default - required in s3 mode, unused otherwise
+   * @see https://distribution.github.io/distribution/
+   */
+  readonly cacheRegistry?: { readonly image: string; readonly resources: ContainerResources };
 }
 
 /**
@@ -52,25 +153,42 @@ export class KanikoCache extends Construct {
   public readonly cacheArgs: string;
   /** The cache registry configuration (config.yml), in s3 mode. */
   public readonly registryConfig?: string;
-  private readonly platform: Platform;
-  private readonly tenant: TenantConfig;
+  /** Where the cache lives in S3. */
+  public readonly storage: CacheStorage;
+  private readonly tenantName: string;
   private readonly names: ObjectNames;
+  private readonly kanikoImage: string;
+  private readonly auth: S3Auth;
 
   constructor(scope: Construct, id: string, props: KanikoCacheProps) {
     super(scope, id);
-    this.platform = props.platform;
-    this.tenant = props.tenant;
-    this.cacheRepo = props.tenant.kanikoCacheRepo;
-    this.mode = props.tenant.cache.kaniko.mode;
+    const { isolation } = props;
+    const mode = props.mode ?? 'registry';
+    const pushSecretName = props.pushSecretName ?? isolation.names.kanikoPushSecret;
+    const storage: CacheStorage = {
+      bucket: props.bucket,
+      region: props.region,
+      endpoint: props.endpoint,
+      pathStyle: props.pathStyle ?? false,
+      encryption: props.encryption ?? { type: 'S3' },
+    };
+
+    this.tenantName = props.tenantName;
+    this.cacheRepo = props.cacheRepo;
+    this.mode = mode;
+    this.names = isolation.names;
+    this.pushSecretName = pushSecretName;
+    this.kanikoImage = props.kanikoImage;
+    this.auth = props.auth;
+    this.storage = storage;
     // The cache registry speaks plain HTTP inside the cluster (traffic stays on the tenant's
     // nodes, behind NetworkPolicies); Kaniko must be told so for that one host only.
-    this.names = props.isolation.names;
-    this.pushSecretName = props.isolation.names.kanikoPushSecret;
-    const host = cacheRegistryHost(props.isolation.jobNamespace, props.isolation.names);
-    this.cacheArgs = this.mode === 's3' ? `--insecure-registry=${host} --skip-tls-verify-registry=${host}` : '';
-    if (this.mode === 's3') {
-      this.registryConfig = renderCacheRegistryConfig(this.platform, this.tenant);
-      this.addCacheRegistry(props.isolation, this.registryConfig);
+    const host = cacheRegistryHost(isolation.jobNamespace, isolation.names);
+    this.cacheArgs = mode === 's3' ? `--insecure-registry=${host} --skip-tls-verify-registry=${host}` : '';
+    if (mode === 's3') {
+      if (!props.cacheRegistry) throw new Error('KanikoCache: mode s3 needs cacheRegistry (image and resources)');
+      this.registryConfig = renderCacheRegistryConfig(storage);
+      this.addCacheRegistry(isolation, this.registryConfig, props.cacheRegistry, props.s3Egress);
     }
   }
 
@@ -80,22 +198,22 @@ export class KanikoCache extends Construct {
    * https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnerscaches3-section
    */
   public runnerCache(runner: string): CacheConfig {
-    const { s3 } = this.tenant.cache;
+    const { storage } = this;
     return {
       Type: 's3',
-      Path: `cache/${runner}`,
+      Path: `${CACHE_PREFIX}/${runner}`,
       Shared: true,
       s3: {
-        BucketName: s3.bucket,
-        BucketLocation: this.platform.s3.region,
-        ServerAddress: this.platform.s3.endpoint?.replace(/^https?:\/\//, '').replace(/\/$/, ''),
-        PathStyle: this.platform.s3.endpoint ? this.platform.s3.pathStyle : undefined,
+        BucketName: storage.bucket,
+        BucketLocation: storage.region,
+        ServerAddress: storage.endpoint?.replace(/^https?:\/\//, '').replace(/\/$/, ''),
+        PathStyle: storage.endpoint ? storage.pathStyle : undefined,
         // "iam" means the AWS default credential chain: IRSA's web identity, EKS Pod Identity, or
         // AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment (static keys from a Secret).
         // Keys never appear in config.toml.
         AuthenticationType: 'iam',
-        ServerSideEncryption: s3.encryption.type,
-        ServerSideEncryptionKeyID: s3.encryption.kmsKeyId,
+        ServerSideEncryption: storage.encryption.type,
+        ServerSideEncryptionKeyID: storage.encryption.kmsKeyId,
       },
     };
   }
@@ -105,7 +223,7 @@ export class KanikoCache extends Construct {
     return [
       `KANIKO_CACHE_REPO=${this.cacheRepo}`,
       `KANIKO_CACHE_ARGS=${this.cacheArgs}`,
-      `KANIKO_IMAGE=${this.platform.kaniko.image}`,
+      `KANIKO_IMAGE=${this.kanikoImage}`,
       `DOCKER_CONFIG=${KANIKO_DOCKER_CONFIG_DIR}`,
     ];
   }
@@ -122,12 +240,12 @@ export class KanikoCache extends Construct {
 
   /** Annotations of the manager ServiceAccount (IRSA role for the cache). */
   public get managerServiceAccountAnnotations(): Record<string, string> | undefined {
-    return irsaAnnotations(this.tenant);
+    return irsaAnnotations(this.auth);
   }
 
   /** Environment of the manager container: static S3 keys by Secret reference, never by value. */
   public get managerEnv(): k8s.EnvVar[] {
-    const { auth } = this.tenant.cache.s3;
+    const { auth } = this;
     if (auth.type !== 'staticKeys') return [];
     return [
       { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.accessKeyIdKey } } },
@@ -135,21 +253,25 @@ export class KanikoCache extends Construct {
     ];
   }
 
-  private addCacheRegistry(isolation: TenantIsolation, config: string): void {
-    const { platform, tenant } = this;
+  private addCacheRegistry(
+    isolation: TenantIsolation,
+    config: string,
+    registry: { readonly image: string; readonly resources: ContainerResources },
+    s3Egress: EgressDestination,
+  ): void {
     // The registry serves the job pods, so it runs in their namespace.
     const namespace = isolation.jobNamespace;
     const { names } = isolation;
-    const labels = cacheRegistryPodLabels(tenant.name);
-    const selector = podSelectorLabels(tenant.name, 'cache-registry');
-    const { auth } = tenant.cache.s3;
-    const { resources, image } = platform.kaniko.cacheRegistry;
+    const labels = cacheRegistryPodLabels(this.tenantName);
+    const selector = podSelectorLabels(this.tenantName, 'cache-registry');
+    const { auth } = this;
+    const { resources, image } = registry;
 
     // Its own ServiceAccount: the manager's holds the API rights to create job pods, the registry
     // needs none. With IRSA it carries the same tenant role, whose trust policy must then also name
     // system:serviceaccount:<tenant>:kaniko-cache-registry (README, "Kaniko layer cache").
     new k8s.KubeServiceAccount(this, 'RegistryServiceAccount', {
-      metadata: { name: names.cacheRegistry, namespace, annotations: irsaAnnotations(tenant) },
+      metadata: { name: names.cacheRegistry, namespace, annotations: irsaAnnotations(auth) },
       automountServiceAccountToken: false,
     });
     new k8s.KubeConfigMap(this, 'RegistryConfig', {
@@ -186,13 +308,7 @@ export class KanikoCache extends Construct {
             enableServiceLinks: false,
             nodeSelector: isolation.scheduling.nodeSelector,
             tolerations: isolation.scheduling.tolerations,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: CACHE_REGISTRY_UID,
-              runAsGroup: CACHE_REGISTRY_UID,
-              fsGroup: CACHE_REGISTRY_UID,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: hardenedPodSecurityContext(CACHE_REGISTRY_UID),
             containers: [{
               name: 'registry',
               image,
@@ -228,13 +344,12 @@ export class KanikoCache extends Construct {
         ports: [{ name: 'registry', port: CACHE_REGISTRY_PORT, targetPort: port, protocol: 'TCP' }],
       },
     });
-    this.addRegistryNetworkPolicies(namespace, selector);
+    this.addRegistryNetworkPolicies(namespace, selector, s3Egress);
   }
 
   /** Only this tenant's job pods reach the registry port; the registry reaches only S3. */
-  private addRegistryNetworkPolicies(namespace: string, selector: Record<string, string>): void {
-    const { platform, tenant } = this;
-    const jobs = { matchLabels: podSelectorLabels(tenant.name, 'job') };
+  private addRegistryNetworkPolicies(namespace: string, selector: Record<string, string>, s3Egress: EgressDestination): void {
+    const jobs = { matchLabels: podSelectorLabels(this.tenantName, 'job') };
     const registryPort = [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(CACHE_REGISTRY_PORT) }];
     // A peer with a podSelector and no namespaceSelector means "pods of this namespace": only this
     // tenant's job pods, never another tenant's, reach the registry.
@@ -252,7 +367,7 @@ export class KanikoCache extends Construct {
         podSelector: { matchLabels: selector },
         policyTypes: ['Egress'],
         // S3 (and STS for IRSA, behind the same addresses); DNS comes from allow-dns.
-        egress: [egressTo(platform.s3.egressCidrs, platform.s3.egressPorts)],
+        egress: [egressTo(s3Egress.cidrs, s3Egress.ports)],
       },
     });
     new k8s.KubeNetworkPolicy(this, 'JobsToRegistry', {
@@ -266,8 +381,7 @@ export class KanikoCache extends Construct {
   }
 }
 
-function irsaAnnotations(tenant: TenantConfig): Record<string, string> | undefined {
-  const { auth } = tenant.cache.s3;
+function irsaAnnotations(auth: S3Auth): Record<string, string> | undefined {
   return auth.type === 'iamRole' ? { 'eks.amazonaws.com/role-arn': auth.roleArn } : undefined;
 }
 
@@ -278,15 +392,14 @@ function irsaAnnotations(tenant: TenantConfig): Record<string, string> | undefin
  * registry only and the registry alone holds S3 access to `layers/`.
  * https://distribution.github.io/distribution/about/configuration/
  */
-export function renderCacheRegistryConfig(platform: Platform, tenant: TenantConfig): string {
-  const { s3 } = tenant.cache;
+export function renderCacheRegistryConfig(storage: CacheStorage): string {
   const storageS3: Record<string, unknown> = {
-    region: platform.s3.region,
-    bucket: s3.bucket,
+    region: storage.region,
+    bucket: storage.bucket,
     rootdirectory: `/${LAYERS_PREFIX}`,
-    ...(platform.s3.endpoint ? { regionendpoint: platform.s3.endpoint.replace(/\/$/, ''), forcepathstyle: platform.s3.pathStyle } : {}),
+    ...(storage.endpoint ? { regionendpoint: storage.endpoint.replace(/\/$/, ''), forcepathstyle: storage.pathStyle } : {}),
     encrypt: true,
-    ...(s3.encryption.type === 'KMS' ? { keyid: s3.encryption.kmsKeyId } : {}),
+    ...(storage.encryption.type === 'KMS' ? { keyid: storage.encryption.kmsKeyId } : {}),
   };
   const config = {
     version: 0.1,

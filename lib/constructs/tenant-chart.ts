@@ -2,9 +2,10 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
-import { annotateForDelivery } from '../gitops/gitops-chart';
+import { DeliveryPolicy } from '../gitops/gitops-chart';
 import { KanikoCache } from './kaniko-cache';
 import { tenantLabels } from '../model/labels';
+import { isolationProps, kanikoCacheProps, tenantRunnerProps, tenantSecretsProps } from './tenant-props';
 import { TenantIsolation } from './tenant-isolation';
 import { TenantRunner } from './tenant-runner';
 import { TenantSecrets } from './tenant-secrets';
@@ -14,10 +15,21 @@ export interface TenantChartProps {
   readonly tenant: TenantConfig;
 }
 
+/** What the engine needs to know of a tenant's chart, as plain data (no re-reading of objects). */
+export interface TenantChartFacts {
+  /** Namespaces the tenant's objects live in, the manager's first. */
+  readonly namespaces: readonly string[];
+  /** `hard` of the ResourceQuota of the job pods. */
+  readonly jobQuota: Readonly<Record<string, string>>;
+  /** The runner manager's workload, for health checks. */
+  readonly workload: { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace: string };
+}
+
 /**
  * Everything one tenant needs, in one chart: the only place that wires TenantIsolation,
- * KanikoCache, TenantSecrets and TenantRunner together. Charts never depend on each other, so
- * adding a tenant adds a folder and renames nothing.
+ * KanikoCache, TenantSecrets and TenantRunner together, and (through tenant-props.ts) the only
+ * place configuration becomes construct props. Charts never depend on each other, so adding a
+ * tenant adds a folder and renames nothing.
  */
 export class TenantChart extends Chart {
   public readonly isolation: TenantIsolation;
@@ -29,10 +41,20 @@ export class TenantChart extends Chart {
     // Every object gets an explicit name (the construct ids are not part of any name).
     super(scope, id, { labels: tenantLabels(props.tenant.name), disableResourceNameHashes: true });
     const { platform, tenant } = props;
-    this.isolation = new TenantIsolation(this, 'Isolation', { platform, tenant });
-    this.cache = new KanikoCache(this, 'Cache', { platform, tenant, isolation: this.isolation });
-    this.secrets = new TenantSecrets(this, 'Secrets', { tenant, isolation: this.isolation, cache: this.cache });
-    this.runner = new TenantRunner(this, 'Runner', { platform, tenant, isolation: this.isolation, cache: this.cache, secrets: this.secrets });
-    annotateForDelivery(this, platform.gitops.tool);
+    const delivery = new DeliveryPolicy(platform.gitops.tool);
+    this.isolation = new TenantIsolation(this, 'Isolation', isolationProps(platform, tenant, delivery));
+    this.cache = new KanikoCache(this, 'Cache', kanikoCacheProps(platform, tenant, this.isolation));
+    this.secrets = new TenantSecrets(this, 'Secrets', tenantSecretsProps(tenant, this.isolation, this.cache, delivery));
+    this.runner = new TenantRunner(this, 'Runner', tenantRunnerProps(platform, tenant, { isolation: this.isolation, cache: this.cache, secrets: this.secrets }, delivery));
+  }
+
+  /** The facts the engine's summary and delivery objects need, from the constructs' own data. */
+  public get facts(): TenantChartFacts {
+    const { workload } = this.runner;
+    return {
+      namespaces: this.isolation.namespaces,
+      jobQuota: this.isolation.jobQuota,
+      workload: { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.name, namespace: this.isolation.namespace },
+    };
   }
 }

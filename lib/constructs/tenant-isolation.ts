@@ -1,26 +1,37 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { TenantConfig } from '../model/resolve';
-import { ContainerResources, Platform } from '../config/schema';
-import { NAMESPACE_NAME_LABEL, podSelectorLabels, tenantLabels } from '../model/labels';
-import { TenantLayout } from '../model/layout';
-import { ObjectNames, networkPolicyName } from '../model/names';
-import { formatCpu, formatMemory, parseQuantity } from '../config/quantity';
+import { ContainerResources, Tenant } from '../config/schema';
+import { DeliveryPolicy } from '../gitops/gitops-chart';
+import { NAMESPACE_NAME_LABEL, podSecurityLabels, PodSecurityLevel, podSelectorLabels, tenantLabels } from '../model/labels';
+import { ObjectNames, networkPolicyName, objectNames } from '../model/names';
+import { DnsEndpoint, defaultDenySpec, dnsEgressSpec, EgressDestination, egressTo, EKS_POD_IDENTITY_AGENT_CIDR } from './network-policies';
+import { addQuotas, computeJobQuota, computeManagerQuota, jobContainers, JobResources, largestOf, limitRangeSpec, quotaHard } from './quota';
 
 /** Port of the runner manager's Prometheus endpoint (`listen_address`). */
 export const METRICS_PORT = 9252;
 
+/** A taint of the tenant's nodes. */
+export type NodeTaint = Tenant['nodes']['taints'][number];
+/** An extra destination job pods may reach. */
+export type ExtraEgress = Tenant['egress']['extra'][number];
+
+/** The tenant's nodes as scheduling sees them. */
+export interface TenantNodes {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: readonly NodeTaint[];
+}
+
 /**
- * Where a tenant's pods may run, derived once from the tenant's `nodes`. The manager pod's
+ * Where a tenant's pods may run, derived once from the tenant's nodes. The manager pod's
  * nodeSelector/tolerations and config.toml's `node_selector`/`node_tolerations` are both rendered
  * from this one object, so the two can never drift apart.
  */
 export class TenantScheduling {
-  constructor(private readonly nodes: TenantConfig['nodes']) {}
+  constructor(private readonly nodes: TenantNodes) {}
 
   /** Pod `nodeSelector`: every label of the tenant's nodes. */
   public get nodeSelector(): Record<string, string> {
-    return sortedRecord(this.nodes.labels);
+    return Object.fromEntries(Object.keys(this.nodes.labels).sort().map((key) => [key, this.nodes.labels[key]]));
   }
 
   /** Pod `tolerations`: exactly the tenant's taints, nothing broader. */
@@ -45,45 +56,221 @@ export class TenantScheduling {
 }
 
 export interface TenantIsolationProps {
-  readonly platform: Platform;
-  readonly tenant: TenantConfig;
+  /**
+   * Tenant name.
+   *
+   * Labels every object and selects the tenant's pods in the NetworkPolicies.
+   * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/
+   */
+  readonly tenantName: string;
+  /**
+   * Namespace of the runner manager.
+   *
+   * Created here unless `sharedNamespace` is set.
+   * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/
+   */
+  readonly namespace: string;
+  /**
+   * Namespace the runner creates job pods in.
+   *
+   * A different name creates a second namespace (Pod Security baseline) and the manager's
+   * namespace enforces restricted.
+   * @default - the manager's namespace
+   * @see https://docs.gitlab.com/runner/executors/kubernetes/#configuration-settings
+   */
+  readonly jobNamespace?: string;
+  /**
+   * The namespace is shared with other tenants (sharedNamespace variant).
+   *
+   * No Namespace, default-deny or DNS policy is created here (SharedNamespaceChart owns them); a
+   * PriorityClass scopes the tenant's quota instead.
+   * @default false
+   * @see https://kubernetes.io/docs/concepts/policy/resource-quotas/#quota-scopes
+   */
+  readonly sharedNamespace?: boolean;
+  /**
+   * Names of the tenant's objects.
+   *
+   * Prefixed with the tenant name in a shared namespace.
+   * @default - unprefixed names (`objectNames('')`)
+   * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/names/
+   */
+  readonly names?: ObjectNames;
+  /**
+   * Labels of the tenant's nodes.
+   *
+   * Manager and job pods get them as nodeSelector.
+   * @see https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodeselector
+   */
+  readonly nodeLabels: Readonly<Record<string, string>>;
+  /**
+   * Taints of the tenant's nodes.
+   *
+   * Pods tolerate exactly these.
+   * @default []
+   * @see https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/
+   */
+  readonly nodeTaints?: readonly NodeTaint[];
+  /**
+   * Runner managers of the tenant.
+   *
+   * One per node in the daemonSet variant; every quota allows all of them.
+   * @default 1
+   * @see https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/
+   */
+  readonly managers?: number;
+  /**
+   * GitLab: CIDRs and port the manager and job pods reach.
+   *
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runners-section
+   */
+  readonly gitlabEgress: EgressDestination;
+  /**
+   * S3 (and STS): CIDRs and ports the manager and job pods reach for the distributed cache.
+   *
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnerscaches3-section
+   */
+  readonly s3Egress: EgressDestination;
+  /**
+   * Container registry: CIDRs and ports job pods push images to.
+   *
+   * @see https://github.com/chainguard-dev/kaniko#pushing-to-different-registries
+   */
+  readonly registryEgress: EgressDestination;
+  /**
+   * Kubernetes API server endpoints the manager creates job pods through.
+   *
+   * NetworkPolicies see the endpoint port, not the Service port.
+   * @see https://docs.gitlab.com/runner/executors/kubernetes/#configure-runner-api-permissions
+   */
+  readonly apiServerEgress: EgressDestination;
+  /**
+   * The cluster DNS every pod may reach.
+   *
+   * @default - namespace kube-system, pods labelled k8s-app: kube-dns
+   * @see https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/
+   */
+  readonly dns?: DnsEndpoint;
+  /**
+   * Extra destinations job pods may reach (artifact proxies, package mirrors).
+   *
+   * @default []
+   * @see https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicy-resource
+   */
+  readonly extraEgress?: readonly ExtraEgress[];
+  /**
+   * Let the manager reach the EKS Pod Identity Agent on its node.
+   *
+   * Needed when the cache authenticates with EKS Pod Identity.
+   * @default false
+   * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html
+   */
+  readonly podIdentityAgentEgress?: boolean;
+  /**
+   * Namespace of Prometheus, the only source allowed to scrape the manager.
+   *
+   * @default 'monitoring'
+   * @see https://docs.gitlab.com/runner/monitoring/
+   */
+  readonly monitoringNamespace?: string;
+  /**
+   * Jobs one manager runs at once (config.toml `concurrent`); sizes the quota.
+   *
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-global-section
+   */
+  readonly concurrent: number;
+  /**
+   * The job containers of every runner (build, helper, service); the largest job sizes the quota.
+   *
+   * @see https://docs.gitlab.com/runner/executors/kubernetes/#overwrite-container-resources
+   */
+  readonly jobResources: readonly JobResources[];
+  /**
+   * Service containers budgeted per job in the ResourceQuota.
+   *
+   * @default 1
+   * @see https://kubernetes.io/docs/concepts/policy/resource-quotas/
+   */
+  readonly servicesPerJob?: number;
+  /**
+   * ResourceQuota entries that replace the computed ones.
+   *
+   * @default {}
+   * @see https://kubernetes.io/docs/concepts/policy/resource-quotas/
+   */
+  readonly quotaOverrides?: Readonly<Record<string, string>>;
+  /**
+   * Requests and limits of the runner manager container.
+   *
+   * @see https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
+   */
+  readonly managerResources: ContainerResources;
+  /**
+   * Requests and limits of the Kaniko cache registry, which the job quota then includes.
+   *
+   * @default - no cache registry (cache.kaniko.mode registry)
+   * @see https://distribution.github.io/distribution/
+   */
+  readonly cacheRegistryResources?: ContainerResources;
+  /**
+   * Annotations the GitOps tool needs on the Namespaces.
+   *
+   * @default - none
+   * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/
+   */
+  readonly delivery?: DeliveryPolicy;
 }
-
-type PodSecurityLevel = 'baseline' | 'restricted';
 
 /**
  * The isolation boundary of one tenant: its Namespace(s) with Pod Security labels,
  * NetworkPolicies (default deny, then DNS, runner manager and job egress, metrics ingress from the
  * monitoring namespace only), ResourceQuota and LimitRange sized from `concurrent` and the job
- * sizes, and the layout and scheduling objects the runner uses for its manager and job pods.
+ * sizes, and the namespace and scheduling objects the runner uses for its manager and job pods.
  *
- * Variant 1 owns `<tenant>` (plus `<tenant>-build` with `separateBuildNamespace`, where the
+ * Variant 1 owns `<tenant>` (plus `<tenant>-build` with a separate job namespace, where the
  * manager namespace enforces `restricted`). Variant 2 shares one namespace, emitted once by
  * SharedNamespaceChart; here only the tenant's own policies, a PriorityClass and a quota scoped to
  * it are defined. Variant 3 is laid out like variant 1 with a manager per node.
  */
 export class TenantIsolation extends Construct {
-  public readonly layout: TenantLayout;
+  public readonly tenantName: string;
   /** Namespace of the runner manager (its token Secret, ConfigMap and workload). */
   public readonly namespace: string;
   /** Namespace the runner creates job pods in. */
   public readonly jobNamespace: string;
+  /** The namespace is shared with other tenants (variant 2). */
+  public readonly shared: boolean;
   public readonly names: ObjectNames;
   public readonly scheduling: TenantScheduling;
   /** PriorityClass of the tenant's pods in the shared namespace, which scopes its quota. */
   public readonly priorityClassName?: string;
+  /** `hard` of the ResourceQuota that bounds the job pods (with the manager's when they share a namespace). */
+  public readonly jobQuota: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: TenantIsolationProps) {
     super(scope, id);
-    const { platform, tenant } = props;
-    this.layout = tenant.layout;
-    this.namespace = this.layout.managerNamespace;
-    this.jobNamespace = this.layout.jobNamespace;
-    this.names = this.layout.names;
-    this.scheduling = new TenantScheduling(tenant.nodes);
+    const jobNamespace = props.jobNamespace ?? props.namespace;
+    const shared = props.sharedNamespace ?? false;
+    const names = props.names ?? objectNames('');
+    const nodeTaints = props.nodeTaints ?? [];
+    const managers = props.managers ?? 1;
+    const dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+    const extraEgress = props.extraEgress ?? [];
+    const podIdentityAgentEgress = props.podIdentityAgentEgress ?? false;
+    const monitoringNamespace = props.monitoringNamespace ?? 'monitoring';
+    const servicesPerJob = props.servicesPerJob ?? 1;
+    const quotaOverrides = props.quotaOverrides ?? {};
+    const delivery = props.delivery ?? DeliveryPolicy.NONE;
 
-    if (this.layout.shared) {
-      this.priorityClassName = this.names.priorityClass;
+    this.tenantName = props.tenantName;
+    this.namespace = props.namespace;
+    this.jobNamespace = jobNamespace;
+    this.shared = shared;
+    this.names = names;
+    this.scheduling = new TenantScheduling({ labels: props.nodeLabels, taints: nodeTaints });
+
+    if (shared) {
+      this.priorityClassName = names.priorityClass;
       new k8s.KubePriorityClass(this, 'PriorityClass', {
         metadata: { name: this.priorityClassName },
         // Exists only to scope the tenant's quota in the shared namespace: default priority, and
@@ -91,44 +278,61 @@ export class TenantIsolation extends Construct {
         value: 0,
         preemptionPolicy: 'Never',
         globalDefault: false,
-        description: `Pods of tenant ${tenant.name} in the shared runner namespace (quota scope)`,
+        description: `Pods of tenant ${props.tenantName} in the shared runner namespace (quota scope)`,
       });
-    } else if (this.layout.separateBuildNamespace) {
+    } else if (this.separateBuildNamespace) {
       // The manager holds the runner tokens: nothing in its namespace runs as root.
-      this.addNamespace('Namespace', this.namespace, tenant, 'restricted');
-      this.addNamespace('BuildNamespace', this.jobNamespace, tenant, 'baseline');
+      this.addNamespace('Namespace', this.namespace, 'restricted', delivery);
+      this.addNamespace('BuildNamespace', this.jobNamespace, 'baseline', delivery);
     } else {
       // Kaniko job containers run as root with added capabilities: baseline is the strictest level
       // they pass. warn/audit at restricted make every other deviation visible.
-      this.addNamespace('Namespace', this.namespace, tenant, 'baseline');
+      this.addNamespace('Namespace', this.namespace, 'baseline', delivery);
     }
 
-    this.addNetworkPolicies(platform, tenant);
-    this.addQuotas(platform, tenant);
+    this.addNetworkPolicies({ ...props, dns, extraEgress, podIdentityAgentEgress, monitoringNamespace });
+    this.jobQuota = this.addQuotas({ ...props, managers, servicesPerJob, quotaOverrides });
+  }
+
+  /** Job pods run in a namespace of their own, apart from the manager and its tokens. */
+  public get separateBuildNamespace(): boolean {
+    return this.jobNamespace !== this.namespace;
   }
 
   /** Every namespace this tenant owns (none in the shared variant). */
   public get ownNamespaces(): string[] {
-    if (this.layout.shared) return [];
+    if (this.shared) return [];
     return [...new Set([this.namespace, this.jobNamespace])];
   }
 
-  private addNamespace(id: string, name: string, tenant: TenantConfig, enforce: PodSecurityLevel): void {
-    new k8s.KubeNamespace(this, id, { metadata: { name, labels: { ...tenantLabels(tenant.name), ...podSecurityLabels(enforce) } } });
+  /** Every namespace the tenant's objects live in, the manager's first. */
+  public get namespaces(): string[] {
+    return [...new Set([this.namespace, this.jobNamespace])];
   }
 
-  private addNetworkPolicies(platform: Platform, tenant: TenantConfig): void {
+  private addNamespace(id: string, name: string, enforce: PodSecurityLevel, delivery: DeliveryPolicy): void {
+    new k8s.KubeNamespace(this, id, {
+      metadata: {
+        name,
+        labels: { ...tenantLabels(this.tenantName), ...podSecurityLabels(enforce) },
+        annotations: delivery.annotationsFor(k8s.KubeNamespace.GVK.apiVersion, k8s.KubeNamespace.GVK.kind),
+      },
+    });
+  }
+
+  private addNetworkPolicies(props: TenantIsolationProps & Required<Pick<TenantIsolationProps, 'dns' | 'extraEgress' | 'podIdentityAgentEgress' | 'monitoringNamespace'>>): void {
     const policy = (id: string, name: string, namespace: string, spec: k8s.NetworkPolicySpec) =>
       new k8s.KubeNetworkPolicy(this, id, { metadata: { name: networkPolicyName(this.names, name), namespace }, spec });
-    const manager = { matchLabels: podSelectorLabels(tenant.name, 'manager') };
-    const jobs = { matchLabels: podSelectorLabels(tenant.name, 'job') };
-    const gitlab = egressTo(platform.gitlab.egressCidrs, [httpsPort(platform.gitlab.url)]);
-    const s3 = egressTo(platform.s3.egressCidrs, platform.s3.egressPorts);
+    const manager = { matchLabels: podSelectorLabels(this.tenantName, 'manager') };
+    const jobs = { matchLabels: podSelectorLabels(this.tenantName, 'job') };
+    const to = (destination: EgressDestination) => egressTo(destination.cidrs, destination.ports);
+    const gitlab = to(props.gitlabEgress);
+    const s3 = to(props.s3Egress);
 
     for (const [i, namespace] of this.ownNamespaces.entries()) {
       const suffix = i === 0 ? '' : 'Build';
       policy(`DefaultDeny${suffix}`, 'default-deny-all', namespace, defaultDenySpec());
-      policy(`AllowDns${suffix}`, 'allow-dns', namespace, dnsEgressSpec(platform));
+      policy(`AllowDns${suffix}`, 'allow-dns', namespace, dnsEgressSpec(props.dns));
     }
     // The manager polls GitLab, creates job pods through the API server, and signs cache URLs
     // (with IRSA it also calls STS, which sits behind the S3/STS addresses).
@@ -136,11 +340,11 @@ export class TenantIsolation extends Construct {
       podSelector: manager,
       policyTypes: ['Egress'],
       egress: [
-        gitlab, egressTo(platform.kubernetes.apiServerCidrs, platform.kubernetes.apiServerPorts), s3,
+        gitlab, to(props.apiServerEgress), s3,
         // EKS Pod Identity: the SDK fetches credentials from the node's Pod Identity Agent
         // (link-local, port 80), which the default deny would block.
         // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html
-        ...(tenant.cache.s3.auth.type === 'podIdentity' ? [egressTo([EKS_POD_IDENTITY_AGENT_CIDR], [80])] : []),
+        ...(props.podIdentityAgentEgress ? [egressTo([EKS_POD_IDENTITY_AGENT_CIDR], [80])] : []),
       ],
     });
     // Job pods clone from GitLab, upload artifacts and cache (presigned S3 URLs), and push images.
@@ -149,9 +353,9 @@ export class TenantIsolation extends Construct {
       policyTypes: ['Egress'],
       egress: [
         gitlab,
-        egressTo(platform.registry.egressCidrs, platform.registry.egressPorts),
+        to(props.registryEgress),
         s3,
-        ...tenant.egress.extra.map((extra) => egressTo([extra.cidr], extra.ports, extra.protocol)),
+        ...props.extraEgress.map((extra) => egressTo([extra.cidr], extra.ports, extra.protocol)),
       ],
     });
     // GitLab never calls into the cluster (runners poll); the only ingress is Prometheus scraping.
@@ -159,172 +363,48 @@ export class TenantIsolation extends Construct {
       podSelector: manager,
       policyTypes: ['Ingress'],
       ingress: [{
-        from: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: platform.monitoring.namespace } } }],
+        from: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: props.monitoringNamespace } } }],
         ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(METRICS_PORT) }],
       }],
     });
   }
 
-  private addQuotas(platform: Platform, tenant: TenantConfig): void {
-    const managers = this.layout.workloadKind === 'DaemonSet' ? tenant.nodes.maxNodes : 1;
-    const jobs = computeJobQuota(tenant, managers, platform.kaniko.cacheRegistry.resources);
-    const manager = computeManagerQuota(platform, managers);
-    const quota = (id: string, namespace: string, hard: Record<string, string>, scopeSelector?: k8s.ScopeSelector) =>
+  /** The quotas and LimitRanges; returns the `hard` of the job pods' quota. */
+  private addQuotas(props: TenantIsolationProps & Required<Pick<TenantIsolationProps, 'managers' | 'servicesPerJob' | 'quotaOverrides'>>): Record<string, string> {
+    const { managers, managerResources, cacheRegistryResources, quotaOverrides } = props;
+    const jobs = computeJobQuota({ concurrent: props.concurrent, servicesPerJob: props.servicesPerJob, jobs: props.jobResources }, managers, cacheRegistryResources);
+    const manager = computeManagerQuota(managerResources, managers);
+    const quota = (id: string, namespace: string, computed: Record<string, string>, scopeSelector?: k8s.ScopeSelector) => {
+      const hard = quotaHard(computed, quotaOverrides);
       new k8s.KubeResourceQuota(this, id, {
         metadata: { name: this.names.resourceQuota, namespace },
-        spec: { hard: mapValues(sortedRecord({ ...hard, ...tenant.quota.hard }), (v) => k8s.Quantity.fromString(v)), scopeSelector },
+        spec: { hard: Object.fromEntries(Object.entries(hard).map(([k, v]) => [k, k8s.Quantity.fromString(v)])), scopeSelector },
       });
-    const jobContainers = tenant.runners.flatMap((r) => [r.resources.build, r.resources.helper, r.resources.service]);
-    if (tenant.cache.kaniko.mode === 's3') jobContainers.push(platform.kaniko.cacheRegistry.resources);
+      return hard;
+    };
+    const containers = jobContainers(props.jobResources, cacheRegistryResources);
+    const largestBuild = largestOf(props.jobResources.map((r) => r.build));
 
-    if (this.layout.shared) {
+    if (this.shared) {
       // One namespace, many tenants: a quota can only be told apart by a scope. The PriorityClass
       // of the tenant's manager and job pods is that scope.
-      quota('ResourceQuota', this.namespace, addQuotas(jobs, manager), {
+      return quota('ResourceQuota', this.namespace, addQuotas(jobs, manager), {
         matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: [this.priorityClassName!] }],
       });
-    } else if (this.layout.separateBuildNamespace) {
-      quota('ResourceQuota', this.jobNamespace, jobs);
-      this.addLimitRange('LimitRange', this.jobNamespace, jobContainers, largestBuild([tenant]));
+    } else if (this.separateBuildNamespace) {
+      const jobHard = quota('ResourceQuota', this.jobNamespace, jobs);
+      this.addLimitRange('LimitRange', this.jobNamespace, containers, largestBuild);
       quota('ManagerResourceQuota', this.namespace, manager);
-      this.addLimitRange('ManagerLimitRange', this.namespace, [platform.runner.resources], platform.runner.resources);
+      this.addLimitRange('ManagerLimitRange', this.namespace, [managerResources], managerResources);
+      return jobHard;
     } else {
-      quota('ResourceQuota', this.namespace, addQuotas(jobs, manager));
-      this.addLimitRange('LimitRange', this.namespace, [...jobContainers, platform.runner.resources], largestBuild([tenant]));
+      const hard = quota('ResourceQuota', this.namespace, addQuotas(jobs, manager));
+      this.addLimitRange('LimitRange', this.namespace, [...containers, managerResources], largestBuild);
+      return hard;
     }
   }
 
   private addLimitRange(id: string, namespace: string, containers: readonly ContainerResources[], defaults: ContainerResources): void {
     new k8s.KubeLimitRange(this, id, { metadata: { name: this.names.limitRange, namespace }, spec: limitRangeSpec(containers, defaults) });
   }
-}
-
-/** Pod Security Admission labels, pinned to the 1.28 rules. */
-export function podSecurityLabels(enforce: PodSecurityLevel): Record<string, string> {
-  return {
-    'pod-security.kubernetes.io/enforce': enforce,
-    'pod-security.kubernetes.io/enforce-version': 'v1.28',
-    'pod-security.kubernetes.io/warn': 'restricted',
-    'pod-security.kubernetes.io/warn-version': 'v1.28',
-    'pod-security.kubernetes.io/audit': 'restricted',
-    'pod-security.kubernetes.io/audit-version': 'v1.28',
-  };
-}
-
-export function defaultDenySpec(): k8s.NetworkPolicySpec {
-  return { podSelector: {}, policyTypes: ['Ingress', 'Egress'] };
-}
-
-export function dnsEgressSpec(platform: Platform): k8s.NetworkPolicySpec {
-  return {
-    podSelector: {},
-    policyTypes: ['Egress'],
-    egress: [{
-      to: [{
-        namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: platform.kubernetes.dns.namespace } },
-        podSelector: { matchLabels: platform.kubernetes.dns.podLabels },
-      }],
-      ports: [
-        { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
-        { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
-      ],
-    }],
-  };
-}
-
-/**
- * Container defaults and maximum of a namespace. Defaults only apply to containers that set
- * nothing (the runner sets every job container); the maximum is the largest configured limit.
- */
-export function limitRangeSpec(containers: readonly ContainerResources[], defaults: ContainerResources): k8s.LimitRangeSpec {
-  const max = (key: 'cpu' | 'memory') => Math.max(...containers.map((res) => parseQuantity(res.limits[key])));
-  return {
-    limits: [{
-      type: 'Container',
-      default: { cpu: k8s.Quantity.fromString(defaults.limits.cpu), memory: k8s.Quantity.fromString(defaults.limits.memory) },
-      defaultRequest: { cpu: k8s.Quantity.fromString(defaults.requests.cpu), memory: k8s.Quantity.fromString(defaults.requests.memory) },
-      max: { cpu: k8s.Quantity.fromString(formatCpu(max('cpu'))), memory: k8s.Quantity.fromString(formatMemory(max('memory'))) },
-    }],
-  };
-}
-
-/** The build container with the largest memory limit: the default for containers that set nothing. */
-export function largestBuild(tenants: readonly TenantConfig[]): ContainerResources {
-  return maxBy(tenants.flatMap((t) => t.runners.map((r) => r.resources.build)), (res) => parseQuantity(res.limits.memory));
-}
-
-/**
- * Quota for a tenant's jobs: `concurrent` jobs of the largest configured size (build + helper +
- * `servicesPerJob` services) per manager, plus the Kaniko cache registry in `s3` mode. No
- * LoadBalancer or NodePort Services: nothing in a runner namespace is exposed outside the cluster.
- */
-export function computeJobQuota(tenant: TenantConfig, managers = 1, registryResources?: ContainerResources): Record<string, string> {
-  const jobSize = (r: TenantConfig['runners'][number], side: 'requests' | 'limits', key: 'cpu' | 'memory') =>
-    parseQuantity(r.resources.build[side][key]) +
-    parseQuantity(r.resources.helper[side][key]) +
-    tenant.quota.servicesPerJob * parseQuantity(r.resources.service[side][key]);
-  // The Kaniko cache registry (cache.kaniko.mode s3) is one more long-running pod next to the jobs.
-  const registry = tenant.cache.kaniko.mode === 's3' ? registryResources : undefined;
-  const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') =>
-    managers * tenant.concurrent * Math.max(...tenant.runners.map((r) => jobSize(r, side, key))) + (registry ? parseQuantity(registry[side][key]) : 0);
-  return quotaEntries(managers * tenant.concurrent + (registry ? 1 : 0), total);
-}
-
-/** Quota for the runner manager pods themselves. */
-export function computeManagerQuota(platform: Platform, managers = 1): Record<string, string> {
-  const total = (side: 'requests' | 'limits', key: 'cpu' | 'memory') => managers * parseQuantity(platform.runner.resources[side][key]);
-  return quotaEntries(managers, total);
-}
-
-type Totals = (side: 'requests' | 'limits', key: 'cpu' | 'memory') => number;
-
-/** The ResourceQuota `hard` entries for a pod count and resource totals (cores, bytes). */
-function quotaEntries(pods: number, total: Totals): Record<string, string> {
-  return {
-    'pods': String(pods),
-    'requests.cpu': formatCpu(total('requests', 'cpu')),
-    'limits.cpu': formatCpu(total('limits', 'cpu')),
-    'requests.memory': formatMemory(total('requests', 'memory')),
-    'limits.memory': formatMemory(total('limits', 'memory')),
-    'services.loadbalancers': '0',
-    'services.nodeports': '0',
-  };
-}
-
-/** The quota of jobs and manager in one namespace. */
-export function computeQuota(platform: Platform, tenant: TenantConfig, managers = 1): Record<string, string> {
-  return addQuotas(computeJobQuota(tenant, managers, platform.kaniko.cacheRegistry.resources), computeManagerQuota(platform, managers));
-}
-
-function addQuotas(a: Record<string, string>, b: Record<string, string>): Record<string, string> {
-  const key = (side: 'requests' | 'limits', resource: 'cpu' | 'memory') => `${side}.${resource}`;
-  return quotaEntries(Number(a.pods) + Number(b.pods), (side, resource) => parseQuantity(a[key(side, resource)]) + parseQuantity(b[key(side, resource)]));
-}
-
-/** Address of the EKS Pod Identity Agent on every node (AWS_CONTAINER_CREDENTIALS_FULL_URI). */
-export const EKS_POD_IDENTITY_AGENT_CIDR = '169.254.170.23/32';
-
-/** An egress rule to these CIDRs on these ports (one protocol). */
-export function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP'): k8s.NetworkPolicyEgressRule {
-  return {
-    to: cidrs.map((cidr) => ({ ipBlock: { cidr } })),
-    ports: ports.map((port) => ({ protocol, port: k8s.IntOrString.fromNumber(port) })),
-  };
-}
-
-function httpsPort(url: string): number {
-  const port = new URL(url).port;
-  return port ? Number(port) : 443;
-}
-
-function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
-}
-
-function mapValues<T, U>(record: Record<string, T>, fn: (value: T) => U): Record<string, U> {
-  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, fn(value)]));
-}
-
-function maxBy(items: readonly ContainerResources[], score: (item: ContainerResources) => number): ContainerResources {
-  return items.reduce((best, item) => (score(item) > score(best) ? item : best));
 }

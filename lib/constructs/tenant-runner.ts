@@ -1,21 +1,22 @@
 import { createHash } from 'node:crypto';
+import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PodMonitor, PodMonitorSpecPodMetricsEndpointsRelabelingsAction } from '../../imports/monitoring.coreos.com';
-import type { TenantConfig } from '../model/resolve';
-import { Platform, RunnerSpec } from '../config/schema';
+import { ContainerResources, Platform, RunnerSpec } from '../config/schema';
+import { DeliveryPolicy } from '../gitops/gitops-chart';
 import { KanikoCache } from './kaniko-cache';
 import { jobPodLabels, managerPodLabels, podSelectorLabels } from '../model/labels';
 import { runnerTokenEnv } from '../model/names';
 import { runnerTokenKey } from '../model/secrets';
 import { TenantSecrets } from './tenant-secrets';
-import { resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './hardened-pod';
-import { KubernetesConfig, RunnerConfig, RunnerGlobalConfig, SecurityContextConfig } from '../runner-config/model';
+import { hardenedPodSecurityContext, resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './hardened-pod';
+import { RunnerGlobalConfig } from '../runner-config/model';
 import { renderRunnerConfig } from '../runner-config/render';
+import { runnerSection } from '../runner-config/runner-section';
 import { METRICS_PORT, TenantIsolation } from './tenant-isolation';
 
-/** Capabilities Kaniko needs to unpack and snapshot image filesystems as root, without privilege. */
-export const KANIKO_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'SETFCAP', 'KILL'];
+export { KANIKO_CAPABILITIES } from '../runner-config/runner-section';
 
 /**
  * GitLab's documented minimum for the Kubernetes executor (runner 19.x), namespaced.
@@ -39,27 +40,141 @@ const CONFIG_TEMPLATE_DIR = '/configmaps';
 const CONFIG_DIR = '/etc/gitlab-runner';
 const HOME_DIR = '/home/gitlab-runner';
 
-/**
- * The helper container's user. Unset (default): the helper image's user, root with every
- * capability dropped. With `runner.helperRunAsUser` the helper runs as that UID and passes Pod
- * Security restricted; git in a root build container then refuses the helper's clone ("dubious
- * ownership"), which is why it is opt-in (README, "Job containers").
- * https://docs.gitlab.com/runner/executors/kubernetes/#set-a-security-policy-for-the-container
- */
-function helperUser(platform: Platform): SecurityContextConfig {
-  const uid = platform.runner.helperRunAsUser;
-  return uid === undefined ? {} : { run_as_non_root: true, run_as_user: uid, run_as_group: uid };
-}
+type RunnerSettings = Platform['runner'];
 
 export interface TenantRunnerProps {
-  readonly platform: Platform;
-  readonly tenant: TenantConfig;
-  /** Namespace and scheduling of the tenant; the runner's pods and jobs stay inside them. */
+  /**
+   * Tenant name.
+   *
+   * Labels the manager and job pods and becomes the `tenant` label of the metrics.
+   * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/
+   */
+  readonly tenantName: string;
+  /**
+   * Namespaces, names and scheduling of the tenant; the runner's pods and jobs stay inside them.
+   */
   readonly isolation: TenantIsolation;
-  /** The tenant's caches, rendered into config.toml and the manager pod. */
+  /**
+   * The tenant's caches, rendered into config.toml and the manager pod.
+   */
   readonly cache: KanikoCache;
-  /** Where the Secrets come from; ExternalSecret changes roll the manager pod. */
+  /**
+   * Where the Secrets come from; ExternalSecret changes roll the manager pod.
+   */
   readonly secrets: TenantSecrets;
+  /**
+   * GitLab instance URL the runners poll (`url`).
+   *
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runners-section
+   */
+  readonly gitlabUrl: string;
+  /**
+   * Jobs one manager runs at once (`concurrent`).
+   *
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-global-section
+   */
+  readonly concurrent: number;
+  /**
+   * The runners of the manager, one `[[runners]]` section each.
+   *
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runners-section
+   */
+  readonly runners: readonly RunnerSpec[];
+  /**
+   * Existing Secret with one runner token per key.
+   *
+   * @default - `isolation.names.tokenSecret`
+   * @see https://docs.gitlab.com/runner/register/#register-with-a-runner-authentication-token
+   */
+  readonly tokenSecretName?: string;
+  /**
+   * `kubernetes.io/dockerconfigjson` Secrets job pods pull their images with (`image_pull_secrets`).
+   *
+   * @default []
+   * @see https://docs.gitlab.com/runner/executors/kubernetes/#configuration-settings
+   */
+  readonly imagePullSecrets?: readonly string[];
+  /**
+   * gitlab-runner image of the manager.
+   *
+   * @see https://docs.gitlab.com/runner/install/docker/
+   */
+  readonly image: string;
+  /**
+   * gitlab-runner-helper image of job pods (`helper_image`).
+   *
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#helper-image
+   */
+  readonly helperImage: string;
+  /**
+   * UID the helper container runs as.
+   *
+   * @default - the helper image's user (root, every capability dropped)
+   * @see https://docs.gitlab.com/runner/executors/kubernetes/#set-a-security-policy-for-the-container
+   */
+  readonly helperRunAsUser?: number;
+  /**
+   * Seconds between job polls (`check_interval`).
+   *
+   * @default 3
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-global-section
+   */
+  readonly checkInterval?: number;
+  /**
+   * `log_level` of the manager.
+   *
+   * @default 'info'
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-global-section
+   */
+  readonly logLevel?: RunnerSettings['logLevel'];
+  /**
+   * `log_format` of the manager.
+   *
+   * @default 'json'
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-global-section
+   */
+  readonly logFormat?: RunnerSettings['logFormat'];
+  /**
+   * Seconds the forceful shutdown may take (`shutdown_timeout`); the pod's grace period adds 60.
+   *
+   * @default 3600
+   * @see https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-global-section
+   */
+  readonly shutdownTimeoutSeconds?: number;
+  /**
+   * Requests and limits of the manager container.
+   *
+   * @see https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
+   */
+  readonly managerResources: ContainerResources;
+  /**
+   * `Deployment` (one manager) or `DaemonSet` (a manager per node of the tenant's pool).
+   *
+   * @default 'Deployment'
+   * @see https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/
+   */
+  readonly workloadKind?: 'Deployment' | 'DaemonSet';
+  /**
+   * Labels of the PodMonitor, as the Prometheus `podMonitorSelector` matches them.
+   *
+   * @default {}
+   * @see https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.PodMonitor
+   */
+  readonly podMonitorLabels?: Readonly<Record<string, string>>;
+  /**
+   * Scrape interval of the manager's metrics.
+   *
+   * @default '30s'
+   * @see https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.PodMetricsEndpoint
+   */
+  readonly scrapeInterval?: string;
+  /**
+   * Annotations the GitOps tool needs on the PodMonitor (a CRD kind).
+   *
+   * @default - none
+   * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/
+   */
+  readonly delivery?: DeliveryPolicy;
 }
 
 /**
@@ -72,13 +187,23 @@ export class TenantRunner extends Construct {
   public readonly configToml: string;
   /** The typed model config.toml was rendered from. */
   public readonly runnerConfig: RunnerGlobalConfig;
+  /** The manager's Deployment or DaemonSet. */
+  public readonly workload: ApiObject;
 
   constructor(scope: Construct, id: string, props: TenantRunnerProps) {
     super(scope, id);
-    const { platform, tenant, isolation, cache, secrets } = props;
-    const { names } = isolation;
-    const namespace = isolation.namespace;
-    const jobNamespace = isolation.jobNamespace;
+    const { tenantName, isolation, cache } = props;
+    const tokenSecretName = props.tokenSecretName ?? isolation.names.tokenSecret;
+    const imagePullSecrets = props.imagePullSecrets ?? [];
+    const checkInterval = props.checkInterval ?? 3;
+    const logLevel = props.logLevel ?? 'info';
+    const logFormat = props.logFormat ?? 'json';
+    const shutdownTimeoutSeconds = props.shutdownTimeoutSeconds ?? 3600;
+    const workloadKind = props.workloadKind ?? 'Deployment';
+    const podMonitorLabels = props.podMonitorLabels ?? {};
+    const scrapeInterval = props.scrapeInterval ?? '30s';
+    const delivery = props.delivery ?? DeliveryPolicy.NONE;
+    const { names, namespace, jobNamespace } = isolation;
 
     new k8s.KubeServiceAccount(this, 'ManagerServiceAccount', {
       metadata: { name: names.managerServiceAccount, namespace, annotations: cache.managerServiceAccountAnnotations },
@@ -101,13 +226,28 @@ export class TenantRunner extends Construct {
     });
 
     this.runnerConfig = {
-      concurrent: tenant.concurrent,
-      check_interval: platform.runner.checkInterval,
-      log_level: platform.runner.logLevel,
-      log_format: platform.runner.logFormat,
+      concurrent: props.concurrent,
+      check_interval: checkInterval,
+      log_level: logLevel,
+      log_format: logFormat,
       listen_address: `:${METRICS_PORT}`,
-      shutdown_timeout: platform.runner.shutdownTimeoutSeconds,
-      runners: tenant.runners.map((runner) => this.runnerSection(platform, tenant, runner, isolation, cache)),
+      shutdown_timeout: shutdownTimeoutSeconds,
+      runners: props.runners.map((runner) => runnerSection(runner, {
+        url: props.gitlabUrl,
+        tokenEnv: runnerTokenEnv(runner.name),
+        helperImage: props.helperImage,
+        helperRunAsUser: props.helperRunAsUser,
+        namespace: jobNamespace,
+        serviceAccount: names.jobServiceAccount,
+        nodeSelector: isolation.scheduling.nodeSelector,
+        nodeTolerations: isolation.scheduling.runnerNodeTolerations,
+        podLabels: jobPodLabels(tenantName, runner.name),
+        imagePullSecrets,
+        priorityClassName: isolation.priorityClassName,
+        jobEnvironment: cache.jobEnvironment,
+        secretVolumes: cache.jobSecretVolumes,
+        cache: cache.runnerCache(runner.name),
+      })),
     };
     this.configToml = renderRunnerConfig(this.runnerConfig);
     new k8s.KubeConfigMap(this, 'Config', {
@@ -115,105 +255,37 @@ export class TenantRunner extends Construct {
       data: { 'config.toml': this.configToml },
     });
 
-    this.addWorkload(platform, tenant, isolation, cache, secrets);
+    const template = this.podTemplate(props, { tokenSecretName, shutdownTimeoutSeconds });
+    this.workload = this.addWorkload(workloadKind, template, tenantName, isolation);
 
     new PodMonitor(this, 'PodMonitor', {
-      metadata: { name: names.podMonitor, namespace, labels: platform.monitoring.podMonitorLabels },
+      metadata: {
+        name: names.podMonitor,
+        namespace,
+        labels: { ...podMonitorLabels },
+        annotations: delivery.annotationsFor(PodMonitor.GVK.apiVersion, PodMonitor.GVK.kind),
+      },
       spec: {
-        selector: { matchLabels: podSelectorLabels(tenant.name, 'manager') },
+        selector: { matchLabels: podSelectorLabels(tenantName, 'manager') },
         namespaceSelector: { matchNames: [namespace] },
         podMetricsEndpoints: [{
           port: 'metrics',
           path: '/metrics',
-          interval: platform.monitoring.scrapeInterval,
+          interval: scrapeInterval,
           relabelings: [{
             action: PodMonitorSpecPodMetricsEndpointsRelabelingsAction.REPLACE,
             targetLabel: 'tenant',
-            replacement: tenant.name,
+            replacement: tenantName,
           }],
         }],
       },
     });
   }
 
-  private runnerSection(platform: Platform, tenant: TenantConfig, runner: RunnerSpec, isolation: TenantIsolation, cache: KanikoCache): RunnerConfig {
-    const { build, helper, service } = runner.resources;
-    const dropAll = { drop: ['ALL'] };
-    const noEscalation: SecurityContextConfig = { privileged: false, allow_privilege_escalation: false, seccomp_profile: { type: 'RuntimeDefault' } };
-    const kubernetes: KubernetesConfig = {
-      namespace: isolation.jobNamespace,
-      namespace_overwrite_allowed: '',
-      image: runner.image,
-      helper_image: platform.runner.helperImage,
-      privileged: false,
-      allow_privilege_escalation: false,
-      service_account: isolation.names.jobServiceAccount,
-      service_account_overwrite_allowed: '',
-      automount_service_account_token: false,
-      bearer_token_overwrite_allowed: false,
-      cpu_request: build.requests.cpu,
-      cpu_limit: build.limits.cpu,
-      memory_request: build.requests.memory,
-      memory_limit: build.limits.memory,
-      ephemeral_storage_request: build.requests.ephemeralStorage,
-      ephemeral_storage_limit: build.limits.ephemeralStorage,
-      helper_cpu_request: helper.requests.cpu,
-      helper_cpu_limit: helper.limits.cpu,
-      helper_memory_request: helper.requests.memory,
-      helper_memory_limit: helper.limits.memory,
-      helper_ephemeral_storage_request: helper.requests.ephemeralStorage,
-      helper_ephemeral_storage_limit: helper.limits.ephemeralStorage,
-      service_cpu_request: service.requests.cpu,
-      service_cpu_limit: service.limits.cpu,
-      service_memory_request: service.requests.memory,
-      service_memory_limit: service.limits.memory,
-      service_ephemeral_storage_request: service.requests.ephemeralStorage,
-      service_ephemeral_storage_limit: service.limits.ephemeralStorage,
-      pull_policy: runner.pullPolicy,
-      // Jobs may not pick a policy outside the configured ones (e.g. `never` to reuse another
-      // project's cached private image on the node).
-      allowed_pull_policies: runner.pullPolicy,
-      allowed_images: runner.allowedImages.length > 0 ? runner.allowedImages : undefined,
-      allowed_services: runner.allowedServices.length > 0 ? runner.allowedServices : undefined,
-      poll_timeout: runner.pollTimeoutSeconds,
-      node_selector: isolation.scheduling.nodeSelector,
-      node_selector_overwrite_allowed: '',
-      node_tolerations: isolation.scheduling.runnerNodeTolerations,
-      node_tolerations_overwrite_allowed: '',
-      pod_labels: jobPodLabels(tenant.name, runner.name),
-      image_pull_secrets: tenant.imagePullSecrets.length > 0 ? tenant.imagePullSecrets : undefined,
-      priority_class_name: isolation.priorityClassName,
-      pod_labels_overwrite_allowed: '',
-      pod_annotations_overwrite_allowed: '',
-      pod_security_context: { seccomp_profile: { type: 'RuntimeDefault' } },
-      // Kaniko builds as root: drop everything, add back only what it needs. Pod Security
-      // baseline allows exactly this; restricted does not (documented in the README).
-      build_container_security_context: { ...noEscalation, capabilities: { drop: ['ALL'], add: KANIKO_CAPABILITIES } },
-      helper_container_security_context: { ...noEscalation, ...helperUser(platform), capabilities: dropAll },
-      // Service images (databases) often switch users at start-up, so they keep the runtime's
-      // default capabilities, which baseline permits.
-      service_container_security_context: noEscalation,
-      volumes: { secret: cache.jobSecretVolumes },
-    };
-    return {
-      name: runner.name,
-      url: platform.gitlab.url,
-      token: `\${${runnerTokenEnv(runner.name)}}`,
-      executor: 'kubernetes',
-      limit: runner.limit > 0 ? runner.limit : undefined,
-      environment: [...cache.jobEnvironment, ...Object.entries(runner.environment).map(([k, v]) => `${k}=${v}`)],
-      // The token lives in a Secret that GitOps owns; a rotated token written back to config.toml
-      // would be lost on the next restart.
-      feature_flags: { FF_DISABLE_AUTOMATIC_TOKEN_ROTATION: true },
-      kubernetes,
-      cache: cache.runnerCache(runner.name),
-    };
-  }
-
-  private addWorkload(platform: Platform, tenant: TenantConfig, isolation: TenantIsolation, cache: KanikoCache, secrets: TenantSecrets): void {
+  /** The manager's pod: config.toml from the ConfigMap, tokens and S3 keys from Secrets, hardened. */
+  private podTemplate(props: TenantRunnerProps, resolved: { tokenSecretName: string; shutdownTimeoutSeconds: number }): k8s.PodTemplateSpec {
+    const { tenantName, isolation, cache, secrets } = props;
     const { names } = isolation;
-    const labels = managerPodLabels(tenant.name);
-    const resources = platform.runner.resources;
     const metricsProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
       // The metrics endpoint answers while the process is healthy, whether or not GitLab is
       // reachable, so a GitLab outage never restarts every runner.
@@ -223,9 +295,9 @@ export class TenantRunner extends Construct {
       timeoutSeconds: 5,
     });
 
-    const template: k8s.PodTemplateSpec = {
+    return {
       metadata: {
-        labels,
+        labels: managerPodLabels(tenantName),
         annotations: { 'checksum/config': createHash('sha256').update(this.configToml).digest('hex'), ...secrets.podAnnotations },
       },
       spec: {
@@ -237,17 +309,11 @@ export class TenantRunner extends Construct {
         tolerations: isolation.scheduling.tolerations,
         // Graceful stop (SIGQUIT in preStop) lets running jobs finish; shutdown_timeout then
         // bounds the forceful phase. The margin covers that phase.
-        terminationGracePeriodSeconds: platform.runner.shutdownTimeoutSeconds + 60,
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: RUNNER_UID,
-          runAsGroup: RUNNER_GID,
-          fsGroup: RUNNER_GID,
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
+        terminationGracePeriodSeconds: resolved.shutdownTimeoutSeconds + 60,
+        securityContext: hardenedPodSecurityContext(RUNNER_UID, RUNNER_GID),
         containers: [{
           name: 'gitlab-runner',
-          image: platform.runner.image,
+          image: props.image,
           imagePullPolicy: 'IfNotPresent',
           // config.toml comes from a read-only ConfigMap; the runner writes .runner_system_id
           // next to it, so it runs from a copy in a writable emptyDir.
@@ -257,14 +323,14 @@ export class TenantRunner extends Construct {
               `exec gitlab-runner run --config ${CONFIG_DIR}/config.toml --working-directory ${HOME_DIR}`,
           ],
           env: [
-            ...tenant.runners.map((runner) => ({
+            ...props.runners.map((runner) => ({
               name: runnerTokenEnv(runner.name),
-              valueFrom: { secretKeyRef: { name: tenant.tokenSecretName, key: runnerTokenKey(runner) } },
+              valueFrom: { secretKeyRef: { name: resolved.tokenSecretName, key: runnerTokenKey(runner) } },
             })),
             ...cache.managerEnv,
           ],
           ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
-          resources: resourceRequirements(resources),
+          resources: resourceRequirements(props.managerResources),
           securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
           startupProbe: metricsProbe(5, 24),
           livenessProbe: metricsProbe(30, 3),
@@ -289,28 +355,29 @@ export class TenantRunner extends Construct {
         ],
       },
     };
+  }
 
-    const metadata = { name: names.workload, namespace: isolation.namespace, labels };
-    const selector = { matchLabels: podSelectorLabels(tenant.name, 'manager') };
-    if (isolation.layout.workloadKind === 'DaemonSet') {
+  private addWorkload(kind: 'Deployment' | 'DaemonSet', template: k8s.PodTemplateSpec, tenantName: string, isolation: TenantIsolation): ApiObject {
+    const metadata = { name: isolation.names.workload, namespace: isolation.namespace, labels: managerPodLabels(tenantName) };
+    const selector = { matchLabels: podSelectorLabels(tenantName, 'manager') };
+    if (kind === 'DaemonSet') {
       // Variant 3: a manager on every node of the tenant's pool, each with its own `concurrent`.
       // maxSurge 0: a node's old manager drains its jobs before the new one starts there.
-      new k8s.KubeDaemonSet(this, 'DaemonSet', {
+      return new k8s.KubeDaemonSet(this, 'DaemonSet', {
         metadata,
         spec: { selector, template, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } } },
       });
-    } else {
-      new k8s.KubeDeployment(this, 'Deployment', {
-        metadata,
-        spec: {
-          replicas: 1,
-          // Recreate: the old manager drains its jobs before the new one starts, so the tenant never
-          // runs more than `concurrent` jobs and the ResourceQuota holds (README, "Rollouts").
-          strategy: { type: 'Recreate' },
-          selector,
-          template,
-        },
-      });
     }
+    return new k8s.KubeDeployment(this, 'Deployment', {
+      metadata,
+      spec: {
+        replicas: 1,
+        // Recreate: the old manager drains its jobs before the new one starts, so the tenant never
+        // runs more than `concurrent` jobs and the ResourceQuota holds (README, "Rollouts").
+        strategy: { type: 'Recreate' },
+        selector,
+        template,
+      },
+    });
   }
 }

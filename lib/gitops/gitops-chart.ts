@@ -3,7 +3,7 @@
  * written to `dist/_gitops/` (per cluster), plus the annotations tenant objects need so that
  * syncing is ordered and pruning can never delete a tenant Namespace by accident.
  */
-import { ApiObject, Chart } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Application } from '../../imports/argocd-application-argoproj.io';
 import { AppProject } from '../../imports/argocd-appproject-argoproj.io';
@@ -48,12 +48,22 @@ export function deliveryAnnotations(tool: GitOpsTool, apiVersion: string, kind: 
   return {};
 }
 
-/** Adds the delivery annotations to every API object below `scope`. */
-export function annotateForDelivery(scope: Construct, tool: GitOpsTool): void {
-  if (tool === 'none') return;
-  for (const child of scope.node.findAll()) {
-    if (!(child instanceof ApiObject)) continue;
-    for (const [key, value] of Object.entries(deliveryAnnotations(tool, child.apiVersion, child.kind))) child.metadata.addAnnotation(key, value);
+/**
+ * What the chosen GitOps tool needs on the objects a tenant folder contains. Constructs that
+ * create a Namespace or an object of a CRD kind ask it for that object's annotations when they
+ * create it (there is no pass over the tree afterwards).
+ */
+export class DeliveryPolicy {
+  /** No GitOps tool: no annotations. */
+  public static readonly NONE = new DeliveryPolicy('none');
+
+  constructor(public readonly tool: GitOpsTool) {}
+
+  /** Annotations of an object of this API version and kind; undefined when it needs none. */
+  public annotationsFor(apiVersion: string, kind: string): Record<string, string> | undefined {
+    if (this.tool === 'none') return undefined;
+    const annotations = deliveryAnnotations(this.tool, apiVersion, kind);
+    return Object.keys(annotations).length > 0 ? annotations : undefined;
   }
 }
 

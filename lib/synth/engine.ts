@@ -82,7 +82,7 @@ export function synthesizeInto(sink: OutputSink, clusters: readonly ClusterConfi
       const objects = shared.toJson() as ManifestObject[];
       sink.add(objects.map((object) => ({ path: `${unit}/${objectFileName(object)}`, content: toYaml(object), unit })));
       // The shared namespace comes first: every tenant's objects live in it.
-      delivered.unshift(deliveredFacts(config.platform, 'shared', unit, objects));
+      delivered.unshift(deliveredFacts(config.platform, 'shared', unit, objects, shared.facts));
     }
     const gitops = new GitOpsChart(new App({ outdir: '/nonexistent' }), 'gitops', { platform: config.platform, cluster: config.cluster, tenants: delivered });
     const deliveryFiles: OutputFile[] = [];

@@ -5,7 +5,7 @@
 import { App } from 'cdk8s';
 import type { TenantConfig } from '../model/resolve';
 import type { Platform } from '../config/schema';
-import { TenantChart } from '../constructs/tenant-chart';
+import { TenantChart, TenantChartFacts } from '../constructs/tenant-chart';
 import { DeliveredTenant } from '../gitops/gitops-chart';
 import { secretMaterialIn } from '../guards/secret-material';
 import { ciTemplatePath, kanikoCiTemplate } from '../render/ci-template';
@@ -17,11 +17,16 @@ import { ManifestObject, objectFileName, OutputFile, toYaml } from './output';
  * resolves its whole App, so one App per tenant keeps the cost linear in the number of tenants.
  */
 export function synthesizeTenant(platform: Platform, tenant: TenantConfig): ManifestObject[] {
+  return synthesizeTenantChart(platform, tenant).objects;
+}
+
+/** The API objects of one tenant and the facts its chart hands the engine. */
+function synthesizeTenantChart(platform: Platform, tenant: TenantConfig): { objects: ManifestObject[]; facts: TenantChartFacts } {
   const app = new App({ outdir: '/nonexistent' });
   try {
     // Construction is inside: a construct that throws names its tenant, as a failed validation does.
     const chart = new TenantChart(app, tenant.name, { platform, tenant });
-    return chart.toJson() as ManifestObject[];
+    return { objects: chart.toJson() as ManifestObject[], facts: chart.facts };
   } catch (error) {
     throw new Error(`tenant '${tenant.name}' (${tenant.file}): ${(error as Error).message}`);
   }
@@ -41,7 +46,7 @@ export interface TenantOutput {
 
 /** The output of one tenant, `prefix` being `<cluster>/` in a multi-cluster repository. */
 export function synthesizeTenantOutput(platform: Platform, tenant: TenantConfig, prefix = ''): TenantOutput {
-  const objects = synthesizeTenant(platform, tenant);
+  const { objects, facts } = synthesizeTenantChart(platform, tenant);
   const unit = `${prefix}${tenant.name}`;
   const primaryNamespace = tenant.layout.managerNamespace;
   const files: OutputFile[] = [];
@@ -52,29 +57,30 @@ export function synthesizeTenantOutput(platform: Platform, tenant: TenantConfig,
   }
   // The CI template stays outside the synced tenant folder (Argo CD and Flux would apply it).
   files.push({ path: `${prefix}${ciTemplatePath(tenant.name)}`, content: kanikoCiTemplate(platform, tenant), unit });
-  return { files, findings, delivered: deliveredFacts(platform, tenant.name, unit, objects), summary: summaryFacts(objects) };
-}
-
-function summaryFacts(objects: readonly ManifestObject[]): TenantSummaryFacts {
-  const namespaces = new Set<string>();
-  for (const o of objects) {
-    if (o.kind === 'Namespace') namespaces.add(o.metadata.name);
-    else if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
-  }
-  // The quota of the job pods (in a split layout the one that is not the manager's).
-  const quotas = objects.filter((o) => o.kind === 'ResourceQuota') as unknown as { spec?: { hard?: Record<string, string> } }[];
-  const jobs = quotas.reduce<Record<string, string>>((best, q) => {
-    const hard = q.spec?.hard ?? {};
-    return Number(hard.pods ?? 0) > Number(best.pods ?? 0) ? hard : best;
-  }, {});
-  return { namespaces: [...namespaces].sort(), quota: jobs };
+  return {
+    files,
+    findings,
+    delivered: deliveredFacts(platform, tenant.name, unit, objects, facts),
+    summary: { namespaces: [...facts.namespaces].sort(), quota: facts.jobQuota },
+  };
 }
 
 const CLUSTER_SCOPED_KINDS = new Set(['Namespace', 'PriorityClass']);
 
-/** What the delivery objects need to know of a folder of objects (a tenant's, or the shared namespace's). */
-export function deliveredFacts(platform: Platform, name: string, unit: string, objects: readonly ManifestObject[]): DeliveredTenant {
-  const workload = objects.find((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
+/** What a chart states about its folder: its namespaces (the primary one first) and its runner workload. */
+export interface FolderFacts {
+  readonly namespaces: readonly string[];
+  readonly workload?: DeliveredTenant['workload'];
+}
+
+/**
+ * What the delivery objects need to know of a folder of objects (a tenant's, or the shared
+ * namespace's). Namespaces and workload are the chart's own facts. The kinds are read from the
+ * synthesized objects on purpose: the AppProject whitelists exactly the kinds the folder holds,
+ * and the objects are the one honest source of that (a new construct adds its kinds without
+ * anybody keeping a second list).
+ */
+export function deliveredFacts(platform: Platform, name: string, unit: string, objects: readonly ManifestObject[], facts: FolderFacts): DeliveredTenant {
   const kinds = (clusterScoped: boolean) => {
     const found = new Map<string, { group: string; kind: string }>();
     for (const o of objects) {
@@ -84,14 +90,12 @@ export function deliveredFacts(platform: Platform, name: string, unit: string, o
     }
     return [...found.values()];
   };
-  const namespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
-  for (const o of objects) if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
   return {
     name,
     repoPath: `${platform.gitops.distPath}/${unit}`,
-    namespaces: [...namespaces],
+    namespaces: [...facts.namespaces],
     namespacedKinds: kinds(false),
     clusterKinds: kinds(true),
-    workload: workload && { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.metadata.name, namespace: workload.metadata.namespace! },
+    workload: facts.workload && { ...facts.workload },
   };
 }

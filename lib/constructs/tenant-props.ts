@@ -1,0 +1,113 @@
+/**
+ * The one mapping from configuration (platform and resolved tenant) to the props of each L3
+ * construct. Constructs never see `Platform` or `TenantConfig`: what they need is named in their
+ * props, and this module is where a configuration key turns into a prop.
+ */
+import type { TenantConfig } from '../model/resolve';
+import { Platform } from '../config/schema';
+import { DeliveryPolicy } from '../gitops/gitops-chart';
+import { requiredSecrets } from '../model/secrets';
+import { KanikoCache, KanikoCacheProps } from './kaniko-cache';
+import { EgressDestination } from './network-policies';
+import { TenantIsolation, TenantIsolationProps } from './tenant-isolation';
+import { TenantRunnerProps } from './tenant-runner';
+import { TenantSecrets, TenantSecretsProps } from './tenant-secrets';
+
+/** The port of the GitLab URL (443 unless the URL names one). */
+export function httpsPort(url: string): number {
+  const port = new URL(url).port;
+  return port ? Number(port) : 443;
+}
+
+/** Where the tenant's pods reach S3 (and STS). */
+export function s3Egress(platform: Platform): EgressDestination {
+  return { cidrs: platform.s3.egressCidrs, ports: platform.s3.egressPorts };
+}
+
+export function isolationProps(platform: Platform, tenant: TenantConfig, delivery: DeliveryPolicy): TenantIsolationProps {
+  const { layout } = tenant;
+  return {
+    tenantName: tenant.name,
+    namespace: layout.managerNamespace,
+    jobNamespace: layout.jobNamespace,
+    sharedNamespace: layout.shared,
+    names: layout.names,
+    nodeLabels: tenant.nodes.labels,
+    nodeTaints: tenant.nodes.taints,
+    managers: layout.workloadKind === 'DaemonSet' ? tenant.nodes.maxNodes : 1,
+    gitlabEgress: { cidrs: platform.gitlab.egressCidrs, ports: [httpsPort(platform.gitlab.url)] },
+    s3Egress: s3Egress(platform),
+    registryEgress: { cidrs: platform.registry.egressCidrs, ports: platform.registry.egressPorts },
+    apiServerEgress: { cidrs: platform.kubernetes.apiServerCidrs, ports: platform.kubernetes.apiServerPorts },
+    dns: platform.kubernetes.dns,
+    extraEgress: tenant.egress.extra,
+    podIdentityAgentEgress: tenant.cache.s3.auth.type === 'podIdentity',
+    monitoringNamespace: platform.monitoring.namespace,
+    concurrent: tenant.concurrent,
+    jobResources: tenant.runners.map((r) => r.resources),
+    servicesPerJob: tenant.quota.servicesPerJob,
+    quotaOverrides: tenant.quota.hard,
+    managerResources: platform.runner.resources,
+    cacheRegistryResources: tenant.cache.kaniko.mode === 's3' ? platform.kaniko.cacheRegistry.resources : undefined,
+    delivery,
+  };
+}
+
+export function kanikoCacheProps(platform: Platform, tenant: TenantConfig, isolation: TenantIsolation): KanikoCacheProps {
+  const { s3 } = tenant.cache;
+  return {
+    tenantName: tenant.name,
+    isolation,
+    mode: tenant.cache.kaniko.mode,
+    cacheRepo: tenant.kanikoCacheRepo,
+    pushSecretName: tenant.kanikoPushSecretName,
+    kanikoImage: platform.kaniko.image,
+    bucket: s3.bucket,
+    region: platform.s3.region,
+    endpoint: platform.s3.endpoint,
+    pathStyle: platform.s3.pathStyle,
+    encryption: s3.encryption,
+    auth: s3.auth,
+    s3Egress: s3Egress(platform),
+    cacheRegistry: platform.kaniko.cacheRegistry,
+  };
+}
+
+export function tenantSecretsProps(tenant: TenantConfig, isolation: TenantIsolation, cache: KanikoCache, delivery: DeliveryPolicy): TenantSecretsProps {
+  return {
+    isolation,
+    source: tenant.secrets,
+    required: requiredSecrets(tenant, cache.pushSecretName, { manager: isolation.namespace, jobs: isolation.jobNamespace }),
+    delivery,
+  };
+}
+
+export function tenantRunnerProps(
+  platform: Platform,
+  tenant: TenantConfig,
+  wiring: { isolation: TenantIsolation; cache: KanikoCache; secrets: TenantSecrets },
+  delivery: DeliveryPolicy,
+): TenantRunnerProps {
+  const { runner, monitoring } = platform;
+  return {
+    tenantName: tenant.name,
+    ...wiring,
+    gitlabUrl: platform.gitlab.url,
+    concurrent: tenant.concurrent,
+    runners: tenant.runners,
+    tokenSecretName: tenant.tokenSecretName,
+    imagePullSecrets: tenant.imagePullSecrets,
+    image: runner.image,
+    helperImage: runner.helperImage,
+    helperRunAsUser: runner.helperRunAsUser,
+    checkInterval: runner.checkInterval,
+    logLevel: runner.logLevel,
+    logFormat: runner.logFormat,
+    shutdownTimeoutSeconds: runner.shutdownTimeoutSeconds,
+    managerResources: runner.resources,
+    workloadKind: tenant.layout.workloadKind,
+    podMonitorLabels: monitoring.podMonitorLabels,
+    scrapeInterval: monitoring.scrapeInterval,
+    delivery,
+  };
+}
