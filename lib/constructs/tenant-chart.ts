@@ -21,8 +21,6 @@ export interface TenantChartFacts {
   readonly namespaces: readonly string[];
   /** `hard` of the ResourceQuota of the job pods. */
   readonly jobQuota: Readonly<Record<string, string>>;
-  /** The runner manager's workload, for health checks. */
-  readonly workload: { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace: string };
 }
 
 /**
@@ -50,11 +48,6 @@ export class TenantChart extends Chart {
 
   /** The facts the engine's summary and delivery objects need, from the constructs' own data. */
   public get facts(): TenantChartFacts {
-    const { workload } = this.runner;
-    return {
-      namespaces: this.isolation.namespaces,
-      jobQuota: this.isolation.jobQuota,
-      workload: { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.name, namespace: this.isolation.namespace },
-    };
+    return { namespaces: this.isolation.namespaces, jobQuota: this.isolation.jobQuota };
   }
 }

@@ -67,20 +67,23 @@ export function synthesizeTenantOutput(platform: Platform, tenant: TenantConfig,
 
 const CLUSTER_SCOPED_KINDS = new Set(['Namespace', 'PriorityClass']);
 
-/** What a chart states about its folder: its namespaces (the primary one first) and its runner workload. */
+/** What a chart states about its folder: its namespaces, the primary one first. */
 export interface FolderFacts {
   readonly namespaces: readonly string[];
-  readonly workload?: DeliveredTenant['workload'];
 }
 
 /**
  * What the delivery objects need to know of a folder of objects (a tenant's, or the shared
- * namespace's). Namespaces and workload are the chart's own facts. The kinds are read from the
+ * namespace's). The namespaces are the chart's own facts. The kinds are read from the
  * synthesized objects on purpose: the AppProject whitelists exactly the kinds the folder holds,
  * and the objects are the one honest source of that (a new construct adds its kinds without
  * anybody keeping a second list).
  */
 export function deliveredFacts(platform: Platform, name: string, unit: string, objects: readonly ManifestObject[], facts: FolderFacts): DeliveredTenant {
+  // The health-checked workload stays what it was: the folder's first Deployment or DaemonSet.
+  // Note: with cache.kaniko.mode s3 that is the Kaniko cache registry, not the runner manager
+  // (TenantChart's `runner.workload`); changing it changes Flux output, so not in this refactor.
+  const workload = objects.find((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
   const kinds = (clusterScoped: boolean) => {
     const found = new Map<string, { group: string; kind: string }>();
     for (const o of objects) {
@@ -96,6 +99,6 @@ export function deliveredFacts(platform: Platform, name: string, unit: string, o
     namespaces: [...facts.namespaces],
     namespacedKinds: kinds(false),
     clusterKinds: kinds(true),
-    workload: facts.workload && { ...facts.workload },
+    workload: workload && { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.metadata.name, namespace: workload.metadata.namespace! },
   };
 }
