@@ -13,7 +13,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: ['config', 'guards', 'model', 'synth'],
   synth: ['config', 'constructs', 'gitops', 'guards', 'model', 'render'],
   constructs: ['config', 'gitops', 'model', 'runner-config'],
-  gitops: ['config'],
+  gitops: ['config', 'model/labels'],
   render: ['config', 'model'],
   'runner-config': [],
   guards: ['config/errors'],

@@ -10,6 +10,7 @@ import { AppProject } from '../../imports/argocd-appproject-argoproj.io';
 import { Kustomization, KustomizationSpecSourceRefKind } from '../../imports/kustomize.toolkit.fluxcd.io';
 import { GitRepository } from '../../imports/source.toolkit.fluxcd.io';
 import { Platform } from '../config/schema';
+import { managedByLabels } from '../model/labels';
 
 /** Folder of `dist/` (per cluster) that holds the delivery objects, apart from the sync roots. */
 export const GITOPS_DIR = '_gitops';
@@ -82,7 +83,7 @@ export interface GitOpsChartProps {
  */
 export class GitOpsChart extends Chart {
   constructor(scope: Construct, id: string, props: GitOpsChartProps) {
-    super(scope, id, { disableResourceNameHashes: true, labels: { 'app.kubernetes.io/managed-by': 'tenant-runners' } });
+    super(scope, id, { disableResourceNameHashes: true, labels: managedByLabels() });
     const { platform, cluster, tenants } = props;
     const gitops = platform.gitops;
     if (gitops.tool === 'none' || !gitops.repoUrl) return;

@@ -10,7 +10,7 @@
 import { stringify } from 'yaml';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
-import { cacheRegistryHost } from '../model/names';
+import { cacheRegistryHost, LAYERS_PREFIX } from '../model/names';
 
 /** Path of a tenant's CI template, relative to `dist/`. */
 export function ciTemplatePath(tenant: string): string {
@@ -32,7 +32,7 @@ export function kanikoCiTemplate(platform: Platform, tenant: TenantConfig): stri
   const modeNote = s3
     ? [
       `# Layer cache (mode s3): ${repo}, the tenant's cache registry in namespace ${tenant.name}, stored in`,
-      `# s3://${tenant.cache.s3.bucket}/layers/. It speaks plain HTTP inside the cluster, so the runner sets`,
+      `# s3://${tenant.cache.s3.bucket}/${LAYERS_PREFIX}/. It speaks plain HTTP inside the cluster, so the runner sets`,
       `# KANIKO_CACHE_ARGS to --insecure-registry/--skip-tls-verify-registry for ${cacheRegistryHost(tenant.name)} only.`,
     ]
     : [`# Layer cache (mode registry): ${repo} on the external registry (KANIKO_CACHE_ARGS is empty).`];
