@@ -205,25 +205,7 @@ export class TenantRunner extends Construct {
     const delivery = props.delivery ?? DeliveryPolicy.NONE;
     const { names, namespace, jobNamespace } = isolation;
 
-    new k8s.KubeServiceAccount(this, 'ManagerServiceAccount', {
-      metadata: { name: names.managerServiceAccount, namespace, annotations: cache.managerServiceAccountAnnotations },
-    });
-    // Job pods never talk to the API server: no token, no Role.
-    new k8s.KubeServiceAccount(this, 'JobServiceAccount', {
-      metadata: { name: names.jobServiceAccount, namespace: jobNamespace },
-      automountServiceAccountToken: false,
-    });
-    // The Role lives where the job pods are; with a separate build namespace the manager's own
-    // namespace grants it nothing.
-    new k8s.KubeRole(this, 'Role', {
-      metadata: { name: names.role, namespace: jobNamespace },
-      rules: RUNNER_ROLE_RULES.map((rule) => ({ ...rule })),
-    });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: names.roleBinding, namespace: jobNamespace },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role },
-      subjects: [{ kind: 'ServiceAccount', name: names.managerServiceAccount, namespace }],
-    });
+    this.addIdentities(isolation, cache);
 
     this.runnerConfig = {
       concurrent: props.concurrent,
@@ -258,6 +240,41 @@ export class TenantRunner extends Construct {
     const template = this.podTemplate(props, { tokenSecretName, shutdownTimeoutSeconds });
     this.workload = this.addWorkload(workloadKind, template, tenantName, isolation);
 
+    this.addPodMonitor(tenantName, isolation, { podMonitorLabels, scrapeInterval, delivery });
+  }
+
+  /** ServiceAccounts of the manager and the job pods, and the manager's Role where the jobs run. */
+  private addIdentities(isolation: TenantIsolation, cache: KanikoCache): void {
+    const { names, namespace, jobNamespace } = isolation;
+    new k8s.KubeServiceAccount(this, 'ManagerServiceAccount', {
+      metadata: { name: names.managerServiceAccount, namespace, annotations: cache.managerServiceAccountAnnotations },
+    });
+    // Job pods never talk to the API server: no token, no Role.
+    new k8s.KubeServiceAccount(this, 'JobServiceAccount', {
+      metadata: { name: names.jobServiceAccount, namespace: jobNamespace },
+      automountServiceAccountToken: false,
+    });
+    // The Role lives where the job pods are; with a separate build namespace the manager's own
+    // namespace grants it nothing.
+    new k8s.KubeRole(this, 'Role', {
+      metadata: { name: names.role, namespace: jobNamespace },
+      rules: RUNNER_ROLE_RULES.map((rule) => ({ ...rule })),
+    });
+    new k8s.KubeRoleBinding(this, 'RoleBinding', {
+      metadata: { name: names.roleBinding, namespace: jobNamespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role },
+      subjects: [{ kind: 'ServiceAccount', name: names.managerServiceAccount, namespace }],
+    });
+  }
+
+  /** The PodMonitor that lets Prometheus scrape the manager, relabelled with the tenant. */
+  private addPodMonitor(
+    tenantName: string,
+    isolation: TenantIsolation,
+    settings: { podMonitorLabels: Readonly<Record<string, string>>; scrapeInterval: string; delivery: DeliveryPolicy },
+  ): void {
+    const { podMonitorLabels, scrapeInterval, delivery } = settings;
+    const { names, namespace } = isolation;
     new PodMonitor(this, 'PodMonitor', {
       metadata: {
         name: names.podMonitor,
