@@ -9,6 +9,7 @@ const entries = [
   // The worker threads of lib/synth-parallel.ts (large configurations), next to build/synth.js.
   ['lib/synth-worker.ts', 'build/synth-worker.js'],
   ['scripts/schema.ts', 'build/schema.js'],
+  ['scripts/docs.ts', 'build/docs.js'],
   ['scripts/buckets/cli.ts', 'build/buckets.js'],
 ];
 

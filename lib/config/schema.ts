@@ -152,9 +152,9 @@ export const RunnerSchema = z
     environment: z.record(envName, z.string()).default({}).describe('Extra environment for every job of this runner (no secrets: use CI/CD variables)'),
     resources: z
       .strictObject({
-        build: containerResources(DEFAULT_BUILD_RESOURCES),
-        helper: containerResources(DEFAULT_HELPER_RESOURCES),
-        service: containerResources(DEFAULT_SERVICE_RESOURCES),
+        build: containerResources(DEFAULT_BUILD_RESOURCES).describe('Build container: the job image running the script'),
+        helper: containerResources(DEFAULT_HELPER_RESOURCES).describe('Helper container: clone, caches and artifacts'),
+        service: containerResources(DEFAULT_SERVICE_RESOURCES).describe('Each service container (services: of the job)'),
       })
       .prefault({})
       .describe('Job pod container resources: build, helper and each service container'),
@@ -201,7 +201,7 @@ const remoteProperty = z.string().regex(/^\S+$/, { message: 'must be a non-empty
 /** Where a `kubernetes.io/dockerconfigjson` Secret's content lives: one remote value holding the whole Docker config.json. */
 const dockerConfigRemoteRef = z
   .strictObject({
-    key: remoteKey.optional().describe('Remote key (default <remoteKeyPrefix>/<secret name>)'),
+    key: remoteKey.optional().describe('Remote key (default <remoteKeyPrefix>/ followed by the Secret name)'),
     property: remoteProperty.default('dockerconfigjson').describe('Property of the remote secret holding the Docker config.json'),
   })
   .prefault({});
@@ -346,15 +346,15 @@ const endpointUrl = z.string().regex(/^https?:\/\/[^\s/]+\/?$/, { message: 'must
 export const PlatformSchema = z.strictObject({
   gitlab: z.strictObject({
     url: httpsUrl.describe('GitLab instance URL the runners poll'),
-    egressCidrs: z.array(cidr).min(1).describe('Addresses of GitLab (HTTPS) for NetworkPolicy egress'),
+    egressCidrs: z.array(cidr).min(1).describe('Addresses of GitLab as IPv4 CIDRs, for NetworkPolicy egress to the port of gitlab.url (default 443)'),
   }).describe('The GitLab instance the runners register with'),
   kubernetes: z.strictObject({
-    apiServerCidrs: z.array(cidr).min(1).describe('Addresses of the API server endpoints the runner manager calls'),
+    apiServerCidrs: z.array(cidr).min(1).describe('Addresses (IPv4 CIDRs) of the API server endpoints the runner manager calls'),
     apiServerPorts: z.array(port).min(1).default([443, 6443]).describe('API server endpoint ports (NetworkPolicies see the endpoint port, not the Service port)'),
     clusterCidrs: z
       .array(cidr)
       .default([])
-      .describe('Pod and Service networks of the cluster; no egress rule may overlap them (it would open other tenants\' pods)'),
+      .describe('Pod and Service networks (IPv4 CIDRs) of the cluster; no egress rule may overlap them (it would open other tenants\' pods)'),
     dns: z
       .strictObject({
         namespace: dnsLabel().default('kube-system').describe('Namespace of the cluster DNS pods'),
@@ -410,12 +410,12 @@ export const PlatformSchema = z.strictObject({
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]+$/, { message: 'must be an AWS region such as eu-central-1' }).describe('Region of the tenants\' buckets (for an S3-compatible endpoint: the region the server is configured with)'),
     endpoint: endpointUrl.optional().describe('S3-compatible endpoint (MinIO, Ceph); unset means AWS'),
     pathStyle: z.boolean().default(false).describe('Path-style bucket addressing (usually true for MinIO/Ceph)'),
-    egressCidrs: z.array(cidr).min(1).describe('Addresses of the S3 (and STS) endpoints'),
+    egressCidrs: z.array(cidr).min(1).describe('Addresses (IPv4 CIDRs) of the S3 (and STS) endpoints'),
     egressPorts: z.array(port).min(1).default([443]).describe('Ports of the S3 (and STS) endpoints'),
   }).describe('The S3 service (AWS or S3-compatible) holding every tenant\'s bucket'),
   registry: z.strictObject({
     host: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?$/, { message: 'must be a registry host such as registry.example.com' }).describe('Registry host (and port) job pods push images to'),
-    egressCidrs: z.array(cidr).min(1).describe('Addresses of the registry'),
+    egressCidrs: z.array(cidr).min(1).describe('Addresses (IPv4 CIDRs) of the registry'),
     egressPorts: z.array(port).min(1).default([443]).describe('Ports of the registry'),
   }).describe('The image registry job pods push to (and, with cache.kaniko.mode registry, cache layers in)'),
   monitoring: z
