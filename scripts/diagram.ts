@@ -12,6 +12,8 @@ interface Group {
   /** A second line under the label. */
   note?: string;
   style: 'repository' | 'cluster' | 'namespace' | 'nodes';
+  /** Put the label at the bottom edge (keeps the top free for arrows). */
+  labelBelow?: boolean;
 }
 
 interface Box {
@@ -50,40 +52,40 @@ export const ARCHITECTURE: Diagram = {
     'to a namespace per tenant, closed by default-deny NetworkPolicies, whose runner manager and job pods run on the ' +
     "tenant's own nodes and reach only GitLab, the image registry and the tenant's own S3 bucket.",
   width: 1000,
-  height: 640,
+  height: 660,
   groups: [
     { x: 20, y: 20, width: 700, height: 125, label: 'Git repository', note: 'config/ and dist/ change together in one merge request', style: 'repository' },
-    { x: 20, y: 170, width: 700, height: 450, label: 'Kubernetes cluster', style: 'cluster' },
+    { x: 20, y: 170, width: 700, height: 470, label: 'Kubernetes cluster', style: 'cluster' },
     {
-      x: 40, y: 290, width: 660, height: 310,
+      x: 40, y: 290, width: 660, height: 330,
       label: 'namespace <tenant>: one per config/tenants/<tenant>.yaml',
       note: 'NetworkPolicies deny all ingress and egress by default; only the arrows leaving this box are allowed',
       style: 'namespace',
     },
-    { x: 60, y: 355, width: 620, height: 125, label: "the tenant's nodes (labelled and tainted for this tenant only)", style: 'nodes' },
+    { x: 60, y: 362, width: 620, height: 140, label: "the tenant's nodes (labelled and tainted for this tenant only)", style: 'nodes', labelBelow: true },
   ],
   boxes: [
     { x: 40, y: 60, width: 190, height: 70, title: 'config/', lines: ['platform.yaml', 'tenants/<tenant>.yaml'], style: 'source' },
     { x: 275, y: 60, width: 190, height: 70, title: 'npx cdk8s synth', lines: ['validate, render, check', 'no Secrets, no credentials'], style: 'step' },
-    { x: 510, y: 60, width: 190, height: 70, title: 'dist/', lines: ['<tenant>/  one file per object', '_gitops/  ci/  README.md'], style: 'output' },
+    { x: 510, y: 60, width: 190, height: 70, title: 'dist/', lines: ['a folder per tenant, a file', 'per object; _gitops/, ci/'], style: 'output' },
     { x: 510, y: 195, width: 190, height: 65, title: 'Argo CD or Flux', lines: ['one Application or', 'Kustomization per tenant'], style: 'delivery' },
-    { x: 80, y: 385, width: 250, height: 78, title: 'runner manager', lines: ['Deployment gitlab-runner', 'config.toml, tokens from a Secret'], style: 'workload' },
-    { x: 410, y: 385, width: 250, height: 78, title: 'job pods', lines: ['build (Kaniko), helper, services', 'no API token, pinned images'], style: 'workload' },
-    { x: 60, y: 500, width: 300, height: 80, title: 'Secrets, referenced by name', lines: ['runner tokens, registry push credentials', 'created by you or External Secrets'], style: 'object' },
-    { x: 380, y: 500, width: 300, height: 80, title: 'ResourceQuota, LimitRange', lines: ['sized from concurrent x the largest job', 'Role: pods and Secrets of this namespace'], style: 'object' },
+    { x: 80, y: 380, width: 250, height: 78, title: 'runner manager', lines: ['Deployment gitlab-runner', 'config.toml, tokens from a Secret'], style: 'workload' },
+    { x: 410, y: 380, width: 250, height: 78, title: 'job pods', lines: ['build (Kaniko), helper, services', 'no API token, pinned images'], style: 'workload' },
+    { x: 60, y: 520, width: 300, height: 80, title: 'Secrets, referenced by name', lines: ['runner tokens, registry push credentials', 'created by you or External Secrets'], style: 'object' },
+    { x: 380, y: 520, width: 300, height: 80, title: 'ResourceQuota, LimitRange', lines: ['sized from concurrent x the largest job', 'Role: pods and Secrets of this namespace'], style: 'object' },
     { x: 770, y: 55, width: 210, height: 80, title: 'GitLab', lines: ['hosts this repository', 'hands out CI jobs'], style: 'external' },
     { x: 770, y: 365, width: 210, height: 70, title: 'image registry', lines: ['<registry.host>/<tenant>/...'], style: 'external' },
-    { x: 770, y: 465, width: 210, height: 80, title: 'S3 bucket per tenant', lines: ['cache/<runner>/  runner cache', 'layers/  Kaniko cache (mode s3)'], style: 'external' },
+    { x: 770, y: 465, width: 210, height: 80, title: 'S3 bucket per tenant', lines: ['cache/<runner>/: runner cache', 'layers/: Kaniko cache (mode s3)'], style: 'external' },
   ],
   arrows: [
     { points: [[230, 95], [275, 95]] },
     { points: [[465, 95], [510, 95]] },
     { points: [[605, 130], [605, 195]], label: 'git pull', labelAt: [613, 167], labelAnchor: 'start' },
     { points: [[605, 260], [605, 290]], label: 'apply dist/<tenant>/', labelAt: [597, 280], labelAnchor: 'end' },
-    { points: [[330, 424], [410, 424]], label: 'creates', labelAt: [370, 417], labelAnchor: 'middle' },
-    { points: [[205, 385], [205, 342], [745, 342], [745, 95], [770, 95]], label: 'poll jobs, clone, upload artifacts (HTTPS)', labelAt: [450, 336], labelAnchor: 'middle' },
-    { points: [[660, 400], [770, 400]], label: 'push images', labelAt: [712, 393], labelAnchor: 'middle' },
-    { points: [[660, 445], [745, 445], [745, 505], [770, 505]], label: 'cache', labelAt: [700, 438], labelAnchor: 'middle' },
+    { points: [[330, 419], [410, 419]], label: 'creates', labelAt: [370, 412], labelAnchor: 'middle' },
+    { points: [[205, 380], [205, 350], [745, 350], [745, 95], [770, 95]], label: 'poll jobs, clone, upload artifacts (HTTPS)', labelAt: [450, 345], labelAnchor: 'middle' },
+    { points: [[660, 400], [770, 400]], label: 'push images', labelAt: [735, 393], labelAnchor: 'middle' },
+    { points: [[660, 440], [745, 440], [745, 505], [770, 505]], label: 'cache', labelAt: [722, 433], labelAnchor: 'middle' },
   ],
 };
 
@@ -129,7 +131,7 @@ export function renderSvg(diagram: Diagram): string {
     const style = GROUP_STYLES[group.style];
     out.push(
       `  <rect x="${group.x}" y="${group.y}" width="${group.width}" height="${group.height}" rx="8" fill="${style.fill}" stroke="${style.stroke}" stroke-width="${style.width}"${style.dash ? ` stroke-dasharray="${style.dash}"` : ''}/>`,
-      `  ${text(group.x + 12, group.y + 19, group.label, `font-size="13" font-weight="bold" fill="${style.stroke}"`)}`,
+      `  ${text(group.x + 12, group.labelBelow ? group.y + group.height - 9 : group.y + 19, group.label, `font-size="13" font-weight="bold" fill="${style.stroke}"`)}`,
     );
     if (group.note) out.push(`  ${text(group.x + 12, group.y + 35, group.note, 'font-size="11" fill="#424242"')}`);
   }
