@@ -104,14 +104,35 @@ function defaultOf(input: Node, output: Node | undefined, required: boolean): st
   return code(flow(value));
 }
 
-/** Placeholders such as <tenant> (and the words around them, up to a space or bracket) become code, so Markdown keeps them. */
+/**
+ * Words that are literal configuration, not English, become code so Markdown shows them as
+ * written: placeholders (`<tenant>`, `cache/<runner>/`), flags (`--cache-ttl`), config.toml
+ * keys (`check_interval`), key paths (`cache.s3.auth.type`), `[[runners]]` and folders (`dist/`).
+ * A docs/ page named in a description becomes a link.
+ */
+const LITERAL = [
+  /<[^>\s]+>/, // a placeholder anywhere in the word
+  /^--[a-z][-a-z]*$/,
+  /^[a-z]+(_[a-z]+)+$/,
+  /^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)+$/,
+  /^\[\[[a-z.]+\]\]$/,
+  /^[a-z_][\w.-]*\/([\w.-]+\/)*$/,
+];
+const NOT_LITERAL = new Set(['e.g', 'i.e']);
+
 function prose(text: string): string {
   return text
     .split(/(`[^`]*`)/)
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/[^\s(),;]*<[^>\s]+>[^\s(),;]*/g, (token) => {
-      const end = /[.:]$/.test(token) ? token.slice(-1) : '';
-      return code(end ? token.slice(0, -1) : token) + end;
-    })))
+    .map((part, i) =>
+      i % 2 === 1
+        ? part
+        : part.replace(/[^\s(),;]+/g, (token) => {
+            const [, word, end] = /^(.*?)([.:]?)$/.exec(token)!;
+            // Another page of docs/ (this reference lives in docs/ too): a link.
+            if (/^docs\/[\w-]+\.md$/.test(word)) return `[${word.slice('docs/'.length)}](${word.slice('docs/'.length)})${end}`;
+            return word && !NOT_LITERAL.has(word) && LITERAL.some((pattern) => pattern.test(word)) ? code(word) + end : token;
+          }),
+    )
     .join('');
 }
 
