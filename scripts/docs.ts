@@ -241,7 +241,7 @@ export function configurationReference(): string {
     '  meaning says what unset does). A key below an optional object is required only when that',
     '  object is given; "see its keys" means the object may be left out and each of its keys takes',
     '  its own default.',
-    '- A key marked *(type `x`)* or *(source `x`)* exists only in that variant of its object.',
+    '- A key marked (type `x`) or (source `x`) exists only in that variant of its object.',
     '- `list[].key` is a key of each list item; `map.<name>.key` a key of each map entry.',
     '- Besides the schema, the [rules checked before anything is written](operations.md#rules-checked-before-anything-is-written)',
     '  apply (file names, uniqueness across tenants, credentials, …).',
