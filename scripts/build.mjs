@@ -17,6 +17,7 @@ export const COMMANDS = {
   synth: [['main.ts', 'build/synth.js'], ['lib/synth/worker.ts', 'build/synth-worker.js']],
   secrets: [['scripts/secrets.ts', 'build/secrets.js']],
   schema: [['scripts/schema.ts', 'build/schema.js']],
+  docs: [['scripts/docs.ts', 'build/docs.js']],
   buckets: [['scripts/buckets/cli.ts', 'build/buckets.js']],
   bench: [['bench/run.ts', 'build/bench/run.js'], ['bench/floor.ts', 'build/bench/floor.js']],
 };

@@ -219,8 +219,8 @@ describe.each(allTenants())('setup commands for %s (npm run secrets)', (_label, 
   });
 });
 
-test('the README shows exactly what `npm run secrets` prints for the example tenants', () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+test('docs/secrets.md shows exactly what `npm run secrets` prints for the example tenants', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'docs', 'secrets.md'), 'utf8');
   const example = synthesizeDir(CONFIG_DIRS.example);
   const output = example.map((t) => secretSetupCommands(t.tenant, t.config.platform.registry.host).join('\n')).join('\n');
   expect(example.map((t) => t.tenant.name)).toEqual(['tenant-1', 'tenant-2']);

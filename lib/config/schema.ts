@@ -5,7 +5,7 @@
  * `npm run schema` writes the editor JSON Schema in `config/schema/` from them. Keys are camelCase;
  * every object is strict (unknown keys are errors); every key is required or has a default stated
  * here. Defaults are the values an experienced platform engineer would pick for GitLab Runner 19.x
- * on Kubernetes 1.28; the README's configuration reference lists them.
+ * on Kubernetes 1.28; docs/configuration.md, generated from these descriptions by `npm run docs`, lists them.
  */
 import { z } from 'zod';
 
@@ -93,8 +93,8 @@ interface ResourceDefaults {
 const resourceList = (defaults: { cpu: string; memory: string }) =>
   z
     .strictObject({
-      cpu: quantity.default(defaults.cpu),
-      memory: quantity.default(defaults.memory),
+      cpu: quantity.default(defaults.cpu).describe('CPU, a Kubernetes quantity such as 500m or 2'),
+      memory: quantity.default(defaults.memory).describe('Memory, a Kubernetes quantity such as 512Mi or 4Gi'),
       ephemeralStorage: quantity.optional().describe('ephemeral-storage; unset means not constrained'),
     })
     .prefault({});
@@ -103,8 +103,8 @@ const resourceList = (defaults: { cpu: string; memory: string }) =>
 export const containerResources = (defaults: ResourceDefaults) =>
   z
     .strictObject({
-      requests: resourceList(defaults.requests),
-      limits: resourceList(defaults.limits),
+      requests: resourceList(defaults.requests).describe('Container requests (what the scheduler and the quota count)'),
+      limits: resourceList(defaults.limits).describe('Container limits'),
     })
     .prefault({});
 
@@ -152,33 +152,34 @@ export const RunnerSchema = z
     environment: z.record(envName, z.string()).default({}).describe('Extra environment for every job of this runner (no secrets: use CI/CD variables)'),
     resources: z
       .strictObject({
-        build: containerResources(DEFAULT_BUILD_RESOURCES),
-        helper: containerResources(DEFAULT_HELPER_RESOURCES),
-        service: containerResources(DEFAULT_SERVICE_RESOURCES),
+        build: containerResources(DEFAULT_BUILD_RESOURCES).describe('Build container: the job image running the script'),
+        helper: containerResources(DEFAULT_HELPER_RESOURCES).describe('Helper container: clone, caches and artifacts'),
+        service: containerResources(DEFAULT_SERVICE_RESOURCES).describe('Each service container (services: of the job)'),
       })
       .prefault({})
       .describe('Job pod container resources: build, helper and each service container'),
   });
 
 const taint = z.strictObject({
-  key: labelKey,
-  value: labelValue.optional(),
-  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+  key: labelKey.describe('Taint key'),
+  value: labelValue.optional().describe('Taint value (unset for a taint without value)'),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).describe('Taint effect'),
 });
 
 const s3Auth = z.discriminatedUnion('type', [
   z.strictObject({
-    type: z.literal('iamRole'),
+    type: z.literal('iamRole').describe('IRSA: the manager ServiceAccount is annotated with roleArn'),
     roleArn: z
       .string()
-      .regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/, { message: 'must be an IAM role ARN such as arn:aws:iam::111122223333:role/name' }),
+      .regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/, { message: 'must be an IAM role ARN such as arn:aws:iam::111122223333:role/name' })
+      .describe('IAM role the runner manager (and the cache registry) assume; its trust policy names their ServiceAccounts'),
   }),
-  z.strictObject({ type: z.literal('podIdentity') }),
+  z.strictObject({ type: z.literal('podIdentity').describe('EKS Pod Identity: associate the role with the manager ServiceAccount (no annotation)') }),
   z.strictObject({
-    type: z.literal('staticKeys'),
-    secretName: dnsLabel(253),
-    accessKeyIdKey: z.string().default('AWS_ACCESS_KEY_ID'),
-    secretAccessKeyKey: z.string().default('AWS_SECRET_ACCESS_KEY'),
+    type: z.literal('staticKeys').describe('Access keys from an existing Secret (MinIO, Ceph)'),
+    secretName: dnsLabel(253).describe('Secret in the tenant namespace holding the access keys'),
+    accessKeyIdKey: z.string().default('AWS_ACCESS_KEY_ID').describe('Key of the access key ID in that Secret'),
+    secretAccessKeyKey: z.string().default('AWS_SECRET_ACCESS_KEY').describe('Key of the secret access key in that Secret'),
   }),
 ]);
 
@@ -200,7 +201,7 @@ const remoteProperty = z.string().regex(/^\S+$/, { message: 'must be a non-empty
 /** Where a `kubernetes.io/dockerconfigjson` Secret's content lives: one remote value holding the whole Docker config.json. */
 const dockerConfigRemoteRef = z
   .strictObject({
-    key: remoteKey.optional().describe('Remote key (default <remoteKeyPrefix>/<secret name>)'),
+    key: remoteKey.optional().describe('Remote key (default <remoteKeyPrefix>/ followed by the Secret name)'),
     property: remoteProperty.default('dockerconfigjson').describe('Property of the remote secret holding the Docker config.json'),
   })
   .prefault({});
@@ -210,7 +211,7 @@ export const SECRETS_DEFAULT_REFRESH_INTERVAL = '1h';
 export const SecretsSchema = z
   .discriminatedUnion('source', [
     z.strictObject({
-      source: z.literal('existing').describe('Reference Secrets the platform team creates in the tenant namespace (README, Secrets)'),
+      source: z.literal('existing').describe('Reference Secrets the platform team creates in the tenant namespace (docs/secrets.md)'),
     }),
     z.strictObject({
       source: z.literal('externalSecret').describe('Synthesize ExternalSecrets (external-secrets.io/v1) that fill the Secrets the runner reads'),
@@ -233,7 +234,8 @@ export const SecretsSchema = z
         .strictObject({
           key: remoteKey.optional().describe('Remote key holding one property per runner token key (default <remoteKeyPrefix>/<tokenSecretName>)'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe('Remote location of the runner tokens'),
       kanikoPush: dockerConfigRemoteRef.describe('Remote Docker config.json for the Kaniko push Secret kaniko-push-credentials'),
       s3StaticKeys: z
         .strictObject({
@@ -261,10 +263,10 @@ export const TenantSchema = z.strictObject({
     taints: z.array(taint).default([]).describe('Taints of the tenant nodes; pods tolerate exactly these'),
     allowUntainted: z.boolean().default(false).describe('Accept nodes without taints (other workloads could share them)'),
     maxNodes: z.number().int().min(1).max(1000).default(1).describe('daemonSet variant: nodes in the pool; each runs a manager with its own concurrent, and the quota allows all of them'),
-  }),
+  }).describe('The nodes reserved for this tenant (labelled and tainted for it alone)'),
   separateBuildNamespace: z.boolean().optional().describe('Overrides architecture.separateBuildNamespace for this tenant'),
   tokenSecretName: dnsLabel(253).optional().describe('Existing Secret with one runner token per key (default gitlab-runner-tokens; <tenant>-gitlab-runner-tokens in the sharedNamespace variant)'),
-  runners: z.array(RunnerSchema).min(1),
+  runners: z.array(RunnerSchema).min(1).describe('The tenant\'s runners: one [[runners]] section each, registered in GitLab with its own token'),
   secrets: SecretsSchema.describe('Where the runner token, registry push and static S3 key Secrets come from: existing (default) or externalSecret'),
   imagePullSecrets: z
     .array(objectName)
@@ -276,10 +278,11 @@ export const TenantSchema = z.strictObject({
       auth: s3Auth.describe('How the runner manager reaches S3: iamRole (IRSA), podIdentity or staticKeys from an existing Secret'),
       encryption: z
         .strictObject({
-          type: z.enum(['S3', 'KMS']).default('S3'),
-          kmsKeyId: z.string().optional(),
+          type: z.enum(['S3', 'KMS']).default('S3').describe('S3 (SSE-S3) or KMS (SSE-KMS with an S3 Bucket Key)'),
+          kmsKeyId: z.string().optional().describe('KMS key ID or ARN (required with type KMS; aliases are rejected)'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe('Default encryption of the bucket (bucket setup) and of the cache registry storage'),
       expireAfterDays: z.number().int().min(1).max(3650).default(14).describe('Lifecycle expiry of cache objects (bucket setup)'),
       layersExpireAfterDays: z
         .number()
@@ -288,7 +291,7 @@ export const TenantSchema = z.strictObject({
         .max(3650)
         .default(30)
         .describe('Lifecycle expiry of Kaniko layer-cache registry storage under layers/ (bucket setup); kept longer than cache/ because base layers change rarely'),
-    }),
+    }).describe('The tenant\'s own S3 bucket (never shared between tenants)'),
     kaniko: z
       .strictObject({
         mode: z
@@ -300,29 +303,32 @@ export const TenantSchema = z.strictObject({
           .optional()
           .describe('mode registry only: registry repository Kaniko uses as --cache-repo (default <registry.host>/<tenant>/cache)'),
       })
-      .prefault({}),
-  }),
+      .prefault({})
+      .describe('Kaniko layer cache (docs/kaniko.md)'),
+  }).describe('The tenant\'s caches: the runner\'s S3 cache and Kaniko\'s layer cache'),
   egress: z
     .strictObject({
       extra: z
         .array(
           z.strictObject({
-            cidr,
-            ports: z.array(port).min(1).default([443]),
-            protocol: z.enum(['TCP', 'UDP']).default('TCP'),
-            description: z.string().optional(),
+            cidr: cidr.describe('Destination addresses, an IPv4 CIDR outside kubernetes.clusterCidrs'),
+            ports: z.array(port).min(1).default([443]).describe('Destination ports'),
+            protocol: z.enum(['TCP', 'UDP']).default('TCP').describe('Protocol of the ports'),
+            description: z.string().optional().describe('A note for reviewers of config/ (not written to dist/)'),
           }),
         )
         .default([])
         .describe('Extra destinations job pods may reach (artifact proxies, package mirrors)'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Network egress of job pods beyond GitLab, the registry and S3'),
   quota: z
     .strictObject({
       servicesPerJob: z.number().int().min(0).max(10).default(1).describe('Service containers budgeted per job in the ResourceQuota'),
       hard: z.record(z.string(), quantity).default({}).describe('ResourceQuota entries that replace the computed ones'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('The tenant\'s ResourceQuota, computed from concurrent and the largest job'),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -340,22 +346,23 @@ const endpointUrl = z.string().regex(/^https?:\/\/[^\s/]+\/?$/, { message: 'must
 export const PlatformSchema = z.strictObject({
   gitlab: z.strictObject({
     url: httpsUrl.describe('GitLab instance URL the runners poll'),
-    egressCidrs: z.array(cidr).min(1).describe('Addresses of GitLab (HTTPS) for NetworkPolicy egress'),
-  }),
+    egressCidrs: z.array(cidr).min(1).describe('Addresses of GitLab as IPv4 CIDRs, for NetworkPolicy egress to the port of gitlab.url (default 443)'),
+  }).describe('The GitLab instance the runners register with'),
   kubernetes: z.strictObject({
-    apiServerCidrs: z.array(cidr).min(1).describe('Addresses of the API server endpoints the runner manager calls'),
+    apiServerCidrs: z.array(cidr).min(1).describe('Addresses (IPv4 CIDRs) of the API server endpoints the runner manager calls'),
     apiServerPorts: z.array(port).min(1).default([443, 6443]).describe('API server endpoint ports (NetworkPolicies see the endpoint port, not the Service port)'),
     clusterCidrs: z
       .array(cidr)
       .default([])
-      .describe('Pod and Service networks of the cluster; no egress rule may overlap them (it would open other tenants\' pods)'),
+      .describe('Pod and Service networks (IPv4 CIDRs) of the cluster; no egress rule may overlap them (it would open other tenants\' pods)'),
     dns: z
       .strictObject({
-        namespace: dnsLabel().default('kube-system'),
-        podLabels: labels.default({ 'k8s-app': 'kube-dns' }),
+        namespace: dnsLabel().default('kube-system').describe('Namespace of the cluster DNS pods'),
+        podLabels: labels.default({ 'k8s-app': 'kube-dns' }).describe('Labels of the cluster DNS pods'),
       })
-      .prefault({}),
-  }),
+      .prefault({})
+      .describe('The cluster DNS pods: the only DNS destination of runner pods'),
+  }).describe('The cluster the runners run in'),
   runner: z
     .strictObject({
       image: pinnedImage.default(DEFAULT_RUNNER_IMAGE).describe('gitlab-runner image (>= 18.10 for ${VAR} tokens)'),
@@ -366,7 +373,7 @@ export const PlatformSchema = z.strictObject({
         .min(1)
         .max(2147483647)
         .optional()
-        .describe('Run the helper container of job pods as this non-root UID (run_as_non_root); unset keeps the image user (root, all capabilities dropped). See README before setting it'),
+        .describe('Run the helper container of job pods as this non-root UID (run_as_non_root); unset keeps the image user (root, all capabilities dropped). Read docs/design-decisions.md (Helper container user) before setting it'),
       checkInterval: z.number().int().min(1).max(60).default(3).describe('check_interval in seconds'),
       shutdownTimeoutSeconds: z
         .number()
@@ -375,11 +382,12 @@ export const PlatformSchema = z.strictObject({
         .max(86400)
         .default(3600)
         .describe('Time running jobs get to finish when the manager stops (graceful SIGQUIT, then shutdown_timeout)'),
-      logLevel: z.enum(['debug', 'info', 'warn', 'error', 'fatal', 'panic']).default('info'),
-      logFormat: z.enum(['runner', 'text', 'json']).default('json'),
+      logLevel: z.enum(['debug', 'info', 'warn', 'error', 'fatal', 'panic']).default('info').describe('gitlab-runner log_level'),
+      logFormat: z.enum(['runner', 'text', 'json']).default('json').describe('gitlab-runner log_format'),
       resources: containerResources(DEFAULT_MANAGER_RESOURCES).describe('Runner manager container resources'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('The runner manager and the job pods of every tenant'),
   kaniko: z
     .strictObject({
       image: pinnedImage.default(DEFAULT_KANIKO_IMAGE).describe('Kaniko executor image (a maintained fork, -debug for a shell)'),
@@ -396,26 +404,28 @@ export const PlatformSchema = z.strictObject({
         .prefault({})
         .describe('The cache registry run in each tenant namespace whose cache.kaniko.mode is s3'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Kaniko image builds (the CI template) and the per-tenant cache registry'),
   s3: z.strictObject({
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]+$/, { message: 'must be an AWS region such as eu-central-1' }),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]+$/, { message: 'must be an AWS region such as eu-central-1' }).describe('Region of the tenants\' buckets (for an S3-compatible endpoint: the region the server is configured with)'),
     endpoint: endpointUrl.optional().describe('S3-compatible endpoint (MinIO, Ceph); unset means AWS'),
     pathStyle: z.boolean().default(false).describe('Path-style bucket addressing (usually true for MinIO/Ceph)'),
-    egressCidrs: z.array(cidr).min(1).describe('Addresses of the S3 (and STS) endpoints'),
-    egressPorts: z.array(port).min(1).default([443]),
-  }),
+    egressCidrs: z.array(cidr).min(1).describe('Addresses (IPv4 CIDRs) of the S3 (and STS) endpoints'),
+    egressPorts: z.array(port).min(1).default([443]).describe('Ports of the S3 (and STS) endpoints'),
+  }).describe('The S3 service (AWS or S3-compatible) holding every tenant\'s bucket'),
   registry: z.strictObject({
-    host: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?$/, { message: 'must be a registry host such as registry.example.com' }),
-    egressCidrs: z.array(cidr).min(1).describe('Addresses of the registry'),
-    egressPorts: z.array(port).min(1).default([443]),
-  }),
+    host: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?$/, { message: 'must be a registry host such as registry.example.com' }).describe('Registry host (and port) job pods push images to'),
+    egressCidrs: z.array(cidr).min(1).describe('Addresses (IPv4 CIDRs) of the registry'),
+    egressPorts: z.array(port).min(1).default([443]).describe('Ports of the registry'),
+  }).describe('The image registry job pods push to (and, with cache.kaniko.mode registry, cache layers in)'),
   monitoring: z
     .strictObject({
       namespace: dnsLabel().default('monitoring').describe('Namespace of Prometheus; the only source allowed to scrape runners'),
       podMonitorLabels: labels.default({}).describe('Labels your Prometheus podMonitorSelector matches'),
-      scrapeInterval: z.string().regex(/^[0-9]+(ms|s|m|h)$/, { message: 'must be a duration such as 30s' }).default('30s'),
+      scrapeInterval: z.string().regex(/^[0-9]+(ms|s|m|h)$/, { message: 'must be a duration such as 30s' }).default('30s').describe('PodMonitor scrape interval'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Prometheus Operator scraping of the runner managers'),
   architecture: z
     .strictObject({
       variant: z
@@ -428,7 +438,8 @@ export const PlatformSchema = z.strictObject({
         .default(false)
         .describe('Manager in <tenant> at Pod Security restricted, job pods in <tenant>-build at baseline (namespacePerTenant and daemonSet)'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('How tenants are laid out in the cluster (docs/architectures.md)'),
   gitops: z
     .strictObject({
       tool: z.enum(['argocd', 'flux', 'none']).default('none').describe('Which GitOps objects to write to dist/_gitops/'),
@@ -437,18 +448,20 @@ export const PlatformSchema = z.strictObject({
       distPath: z.string().regex(/^[^/].*[^/]$|^[^/]$/, { message: 'must be a relative path without leading or trailing /' }).default('dist').describe('Path of dist/ inside the repository'),
       argocd: z
         .strictObject({
-          namespace: dnsLabel().default('argocd'),
-          project: dnsLabel().default('tenant-runners'),
+          namespace: dnsLabel().default('argocd').describe('Namespace of Argo CD, where the Applications and the AppProject go'),
+          project: dnsLabel().default('tenant-runners').describe('AppProject of the tenant Applications (synthesized, limited to the tenant namespaces)'),
           destinationServer: httpsUrl.default('https://kubernetes.default.svc').describe('API server of the target cluster as Argo CD knows it'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe('Argo CD settings (tool argocd)'),
       flux: z
         .strictObject({
-          namespace: dnsLabel().default('flux-system'),
-          interval: z.string().regex(/^[0-9]+(s|m|h)$/, { message: 'must be a duration such as 5m' }).default('5m'),
+          namespace: dnsLabel().default('flux-system').describe('Namespace of the GitRepository and the Kustomizations'),
+          interval: z.string().regex(/^[0-9]+(s|m|h)$/, { message: 'must be a duration such as 5m' }).default('5m').describe('Reconciliation interval of the GitRepository and the Kustomizations'),
           dependsOn: z.array(dnsLabel(253)).default([]).describe('Flux Kustomizations that must be ready first (e.g. the one installing Prometheus Operator CRDs)'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe('Flux settings (tool flux)'),
     })
     .prefault({})
     .describe('GitOps delivery: Argo CD Applications or Flux Kustomizations pointing at dist/'),

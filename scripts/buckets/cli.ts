@@ -78,7 +78,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency must be an integer from 1 to 64, got ${values.concurrency}`);
   if (values.endpoint !== undefined && !/^https?:\/\/[^\s/]+\/?$/.test(values.endpoint)) throw new UsageError(`--endpoint must be an http(s):// URL without a path, got ${values.endpoint}`);
   return {
-    // --dry-run is what SPEC §7 calls plan; it never turns a plan into an apply.
+    // --dry-run is another name for plan (docs/buckets.md); it never turns a plan into an apply.
     command: values['dry-run'] ? (command === 'policy' ? 'policy' : 'plan') : command,
     ...(values.tenant !== undefined ? { tenant: values.tenant } : {}),
     configDir: values.config!,
