@@ -27,8 +27,6 @@ export interface TenantAlertsProps {
   readonly scrapeJob: string;
   /** The tenant's ResourceQuotas (kube-state-metrics labels `namespace` and `resourcequota`). */
   readonly quotas: readonly { readonly namespace: string; readonly name: string }[];
-  /** `concurrent` of each manager, quoted in the saturation alert's description. */
-  readonly concurrent: number;
   /** Where docs/alerts.md is opened; each alert's `runbook_url` is `<runbookUrl>#<alert name in lower case>`. */
   readonly runbookUrl: string;
 }
@@ -118,7 +116,7 @@ export function tenantAlertGroup(props: TenantAlertsProps): AlertGroup {
         saturated,
         '15m',
         `GitLab Runner of tenant ${tenant} has run at its concurrent limit for 15 minutes`,
-        `The runner of tenant ${tenant} has been running as many jobs as its concurrent setting allows (${props.concurrent} per manager) for 15 minutes; ` +
+        `The runner of tenant ${tenant} has been running as many jobs as its concurrent setting allows for 15 minutes; ` +
           'further jobs wait in GitLab\'s queue until a slot frees up.',
       ),
       rule(

@@ -45,7 +45,6 @@ export class TenantChart extends Chart {
         labels: monitoring.alerts.labels ?? monitoring.podMonitorLabels,
         scrapeJob: `${namespace}/${names.podMonitor}`,
         quotas: [...new Set([namespace, jobNamespace])].map((ns) => ({ namespace: ns, name: names.resourceQuota })),
-        concurrent: tenant.concurrent,
         runbookUrl: monitoring.alerts.runbookUrl,
       });
     }

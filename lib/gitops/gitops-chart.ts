@@ -129,9 +129,8 @@ export class GitOpsChart extends Chart {
       spec: { interval: '1m', url: repoUrl!, ref: { branch: revision } },
     });
     const sourceRef = { kind: KustomizationSpecSourceRefKind.GIT_REPOSITORY, name: prefix };
-    // In the shared-namespace variant the first folder holds the namespace every tenant needs
-    // (the monitoring folder has no workload either, and no tenant depends on it).
-    const shared = tenants.find((t) => !t.workload && t.name === 'shared');
+    // In the shared-namespace variant the first folder holds the namespace every tenant needs.
+    const shared = tenants.find((t) => !t.workload);
     for (const t of tenants) {
       const dependsOn = [...flux.dependsOn, ...(shared && t !== shared ? [`${prefix}-${shared.name}`] : [])];
       new Kustomization(this, `Kustomization-${t.name}`, {

@@ -117,13 +117,11 @@ export function synthesizeClusters(clusters: readonly ClusterConfig[], synthesiz
       // The shared namespace comes first: every tenant's objects live in it.
       delivered.unshift(deliveredTenant(config.platform, 'shared', unit, objects));
     }
-    // Monitoring (lib/constructs/monitoring-chart.ts): the platform's Grafana dashboard in [<cluster>/]_monitoring/, delivered like a tenant folder.
-    const monitoring = monitoringObjects(config.platform) as ManifestObject[];
-    for (const object of monitoring) {
+    // Monitoring (lib/constructs/monitoring-chart.ts): the platform's Grafana dashboard in [<cluster>/]_monitoring/.
+    for (const object of monitoringObjects(config.platform) as ManifestObject[]) {
       findings.push(...secretMaterialIn(object).map((finding) => `${prefix}${MONITORING_DIR}: ${finding}`));
       files.push({ path: `${prefix}${MONITORING_DIR}/${objectFileName(object)}`, content: toYaml(object) });
     }
-    if (monitoring.length > 0) delivered.push(deliveredTenant(config.platform, 'monitoring', `${prefix}${MONITORING_DIR}`, monitoring));
     const app = new App({ outdir: '/nonexistent' });
     const gitops = new GitOpsChart(app, 'gitops', { platform: config.platform, cluster: config.cluster, tenants: delivered });
     for (const object of gitops.toJson() as ManifestObject[]) {
