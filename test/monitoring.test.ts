@@ -357,6 +357,16 @@ describe.each(Object.entries(CONFIG_DIRS))('dashboard of %s', (_label, dir) => {
   });
 });
 
+test('adding a tenant adds its PrometheusRule in its own folder and changes no monitoring file of another tenant or the dashboard', () => {
+  const [example] = loadClusters(CONFIG_DIRS.example, { displayBase: ROOT });
+  const without = new Map(synthesizeClusters([{ ...example, tenants: example.tenants.slice(0, 1) }]).map((f) => [f.path, f.content]));
+  const added = example.tenants[1].name;
+  const changed = synthesizeClusters([example]).filter((f) => without.get(f.path) !== f.content).map((f) => f.path);
+  expect(changed).toContain(`${added}/prometheusrule-gitlab-runner.yaml`);
+  // Only the new tenant's folder and CI template, the summary and the delivery objects change.
+  expect(changed.filter((p) => !p.startsWith(`${added}/`) && !p.startsWith(`ci/${added}/`) && p !== 'README.md' && !p.startsWith('_gitops/'))).toEqual([]);
+});
+
 describe('the allow-list check itself', () => {
   test('finds metrics and labels that are not exported', () => {
     expect(unexportedUse('sum by (tenant) (gitlab_runner_jobs{tenant="a"})')).toEqual([]);
