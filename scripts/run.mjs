@@ -3,7 +3,7 @@
 // what `npx cdk8s synth` (cdk8s.yaml `app:`) and the npm scripts start, so a fresh clone works
 // without a build step and an unchanged tree starts without esbuild.
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
+import Module from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +38,7 @@ if (!isFresh()) {
   await buildCommands([command]);
 }
 const bundle = path.join(ROOT, BUNDLES[command]);
-// The bundle reads its arguments from process.argv as if it had been started directly.
+// The bundle runs as the main module, as if it had been started directly: it reads its arguments
+// from process.argv, and `require.main === module` holds in it.
 process.argv = [process.argv[0], bundle, ...args];
-createRequire(import.meta.url)(bundle);
+Module.runMain();

@@ -192,6 +192,33 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
     for (const runner of toml.runners) expect(matches(monitor.spec.selector.matchLabels, runner.kubernetes.pod_labels)).toBe(false);
   });
 
+  test('the PrometheusRule watches exactly this tenant: its scrape job, its own quotas, its tenant label; Prometheus selects it like the PodMonitor', () => {
+    const rules = ofKind(objects, 'PrometheusRule');
+    const { monitoring } = config.platform;
+    if (!monitoring.alerts.enabled) return expect(rules).toEqual([]);
+    expect(rules).toHaveLength(1);
+    const [rule] = rules;
+    expect(rule.metadata.namespace).toBe(ns);
+    expect(rule.metadata.labels).toMatchObject(monitoring.alerts.labels ?? monitoring.podMonitorLabels);
+    const monitor = find(objects, 'PodMonitor', names.podMonitor);
+    const job = `${monitor.metadata.namespace}/${monitor.metadata.name}`;
+    const quotas = ofKind(objects, 'ResourceQuota');
+    const otherQuotas = rows.filter(([, r]) => r.config === config && r.tenant.name !== tenant.name).flatMap(([, r]) => ofKind(r.objects as Any[], 'ResourceQuota'));
+    let quotaSelectors = 0;
+    for (const r of rule.spec.groups.flatMap((g: Any) => g.rules)) {
+      expect(r.labels.tenant).toBe(tenant.name);
+      for (const m of r.expr.matchAll(/\b(gitlab_runner_\w+|up)\{([^}]*)\}/g)) expect(m[2]).toContain(`job="${job}", tenant="${tenant.name}"`);
+      for (const m of r.expr.matchAll(/kube_resourcequota\{namespace=~"([^"]*)", resourcequota=~"([^"]*)"/g)) {
+        quotaSelectors++;
+        const selects = (q: Any) => new RegExp(`^(?:${m[1]})$`).test(q.metadata.namespace) && new RegExp(`^(?:${m[2]})$`).test(q.metadata.name);
+        expect(quotas.length).toBeGreaterThan(0);
+        expect(quotas.every(selects)).toBe(true);
+        expect(otherQuotas.filter(selects)).toEqual([]);
+      }
+    }
+    expect(quotaSelectors).toBeGreaterThan(0);
+  });
+
   test('each workload selector matches its own pod template and no other pod of the tenant', () => {
     const workloads = objects.filter((o) => ['Deployment', 'DaemonSet'].includes(o.kind));
     expect(workloads.map((d) => d.metadata.name).sort()).toEqual(

@@ -423,6 +423,27 @@ export const PlatformSchema = z.strictObject({
       namespace: dnsLabel().default('monitoring').describe('Namespace of Prometheus; the only source allowed to scrape runners'),
       podMonitorLabels: labels.default({}).describe('Labels your Prometheus podMonitorSelector matches'),
       scrapeInterval: z.string().regex(/^[0-9]+(ms|s|m|h)$/, { message: 'must be a duration such as 30s' }).default('30s').describe('PodMonitor scrape interval'),
+      alerts: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe('Write a PrometheusRule with the runner alerts of docs/alerts.md into every tenant folder'),
+          labels: labels.optional().describe('Labels your Prometheus ruleSelector matches (default: podMonitorLabels)'),
+          runbookUrl: z
+            .string()
+            .regex(/^[^\s#]+$/, { message: 'must be a URL or path without spaces or #' })
+            .default('docs/alerts.md')
+            .describe('Where people open docs/alerts.md (e.g. its URL in your Git web UI); each alert\'s runbook_url is its anchor there'),
+        })
+        .prefault({})
+        .describe('Per-tenant alerts (PrometheusRule, monitoring.coreos.com/v1)'),
+      dashboard: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe('Write one Grafana dashboard ConfigMap for all tenants to dist/_monitoring/ (per cluster), in monitoring.namespace'),
+          labels: labels
+            .default({ grafana_dashboard: '1' })
+            .describe('Labels the Grafana dashboard sidecar selects ConfigMaps by (kube-prometheus-stack: grafana_dashboard: "1")'),
+        })
+        .prefault({})
+        .describe('The Grafana dashboard of all tenants (a ConfigMap for the Grafana sidecar)'),
     })
     .prefault({})
     .describe('Prometheus Operator scraping of the runner managers'),

@@ -9,6 +9,7 @@
  */
 import { App } from 'cdk8s';
 import type { ClusterConfig, LoadedConfig } from '../config/load';
+import { MONITORING_DIR, monitoringObjects } from '../constructs/monitoring-chart';
 import { SharedNamespaceChart, SHARED_DIR } from '../constructs/shared-namespace-chart';
 import { GITOPS_DIR, GitOpsChart } from '../gitops/gitops-chart';
 import { SecretMaterialError, secretMaterialIn } from '../guards/secret-material';
@@ -87,8 +88,13 @@ export function synthesizeInto(sink: OutputSink, clusters: readonly ClusterConfi
       // The shared namespace comes first: every tenant's objects live in it.
       delivered.unshift(deliveredFacts(config.platform, 'shared', unit, objects));
     }
-    const gitops = new GitOpsChart(new App({ outdir: '/nonexistent' }), 'gitops', { platform: config.platform, cluster: config.cluster, tenants: delivered });
     const deliveryFiles: OutputFile[] = [];
+    // The platform's Grafana dashboard, in [<cluster>/]_monitoring/ (synced with the monitoring stack).
+    for (const object of monitoringObjects(config.platform) as ManifestObject[]) {
+      findings.push(...secretMaterialIn(object).map((finding) => `${prefix}${MONITORING_DIR}: ${finding}`));
+      deliveryFiles.push({ path: `${prefix}${MONITORING_DIR}/${objectFileName(object)}`, content: toYaml(object) });
+    }
+    const gitops = new GitOpsChart(new App({ outdir: '/nonexistent' }), 'gitops', { platform: config.platform, cluster: config.cluster, tenants: delivered });
     for (const object of gitops.toJson() as ManifestObject[]) {
       findings.push(...secretMaterialIn(object).map((finding) => `${prefix}${GITOPS_DIR}: ${finding}`));
       deliveryFiles.push({ path: `${prefix}${GITOPS_DIR}/${objectFileName(object)}`, content: toYaml(object) });

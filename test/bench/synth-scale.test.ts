@@ -53,9 +53,9 @@ function withBrokenTenants(indexes: number[]): LoadedConfig {
 }
 
 describe('a generated configuration of 50 tenants', () => {
-  test('loads without problems: 50 tenants, 15 objects and a CI template each', () => {
+  test('loads without problems: 50 tenants, 16 objects (the PrometheusRule included) and a CI template each', () => {
     expect(config.tenants.map((t) => t.name)).toEqual(Array.from({ length: TENANTS }, (_, i) => tenantName(i)));
-    expect(alone.size).toBe(TENANTS * 16);
+    expect(alone.size).toBe(TENANTS * 17);
   });
 
   test('synthesized at once, gives the files of every tenant synthesized alone, byte for byte, sorted by path', () => {

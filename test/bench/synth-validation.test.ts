@@ -45,7 +45,7 @@ afterEach(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test('with the validation passing for every tenant, all tenants synthesize', () => {
-  expect(synthesize(config).filter((f) => f.unit !== undefined && f.path.endsWith('.yaml'))).toHaveLength(TENANTS * 15);
+  expect(synthesize(config).filter((f) => f.unit !== undefined && f.path.endsWith('.yaml'))).toHaveLength(TENANTS * 16);
 });
 
 test.each([0, 17, TENANTS - 1])('fails when tenant %i fails a construct validation, naming that tenant', (index) => {
