@@ -50,7 +50,16 @@ export async function buildCommands(commands = Object.keys(COMMANDS)) {
           sourcemap: 'linked',
           logLevel: 'warning',
           metafile: true,
+          write: false,
         });
+        // Written aside and renamed: a command (or a test) running the old bundle meanwhile never
+        // reads a half-written file.
+        for (const file of result.outputFiles) {
+          fs.mkdirSync(path.dirname(file.path), { recursive: true });
+          const temporary = `${file.path}.${process.pid}.tmp`;
+          fs.writeFileSync(temporary, file.contents);
+          fs.renameSync(temporary, file.path);
+        }
         for (const input of Object.keys(result.metafile.inputs)) if (!input.includes('node_modules/')) inputs.add(input);
       }
       const stamp = [...inputs].sort().map((file) => {
