@@ -9,6 +9,7 @@
 // test/docs/ fails when a committed file differs from what this generates.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { EXIT, parseCommandLine, processIo, runCommand } from '../lib/cli/io';
 import { z } from 'zod';
 import { PlatformSchema, TenantSchema } from '../lib/config/schema';
 import { architectureSvg } from './diagram';
@@ -268,11 +269,23 @@ export function generatedDocs(): Record<string, string> {
 }
 
 if (require.main === module) {
-  for (const [file, content] of Object.entries(generatedDocs())) {
-    const target = path.join(process.cwd(), file);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    const before = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : undefined;
-    fs.writeFileSync(target, content);
-    console.log(`${before === content ? 'unchanged' : 'wrote'} ${file}`);
-  }
+  const USAGE = `usage: npm run docs
+  writes ${Object.keys(generatedDocs()).join(' and ')} from the schema and the diagram source
+  --help  this text`;
+  const io = processIo();
+  process.exitCode = runCommand('docs', USAGE, io, () => undefined, () => {
+    const { values } = parseCommandLine(process.argv.slice(2), { help: { type: 'boolean', short: 'h' } });
+    if (values.help) {
+      io.out(USAGE);
+      return EXIT.ok;
+    }
+    for (const [file, content] of Object.entries(generatedDocs())) {
+      const target = path.join(process.cwd(), file);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      const before = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : undefined;
+      fs.writeFileSync(target, content);
+      io.out(`${before === content ? 'unchanged' : 'wrote'} ${file}`);
+    }
+    return EXIT.ok;
+  });
 }

@@ -18,7 +18,12 @@ test('the commands go through the launcher, and npm ci builds every bundle once'
   expect(scripts.prepare).toBe('node scripts/build.mjs');
 });
 
-test.each([['synth', /^usage: synth /], ['buckets', /^usage: npm run buckets /]])('%s --help runs its bundle and prints its usage', (command, usage) => {
+test.each([
+  ['synth', /^usage: synth /],
+  ['buckets', /^usage: npm run buckets /],
+  ['schema', /^usage: npm run schema /],
+  ['docs', /^usage: npm run docs/],
+])('%s --help runs its bundle and prints its usage', (command, usage) => {
   const run = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'run.mjs'), command, '--help'], { cwd: ROOT, encoding: 'utf8' });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);

@@ -6,7 +6,7 @@
  * - Custom resources: the openAPIV3Schema of the CRD files in crds/ (PodMonitor, PrometheusRule,
  *   ExternalSecret, Argo CD and Flux objects),
  *   and no field the structural schema does not declare.
- * - config.toml: shared/reference/gitlab-runner-config.schema.json (gitlab-runner 19.3).
+ * - config.toml: reference/gitlab-runner-config.schema.json (gitlab-runner 19.3; source in reference/README.md).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
