@@ -64,11 +64,14 @@ export function runSynth(argv: readonly string[], io: CliIo = { out: console.log
     }
     let files: OutputFile[];
     let result: WriteResult;
+    // The removal guard says what the delivery tool does with a removed tenant (one tool for all clusters, or none named).
+    const tools = new Set(clusters.map((c) => c.platform.gitops.tool));
+    const tool = tools.size === 1 ? [...tools][0] : undefined;
     if (workers) {
-      ({ files, result } = synthesizeAndWrite(workers, clusters, outDir, { allowRemoval }));
+      ({ files, result } = synthesizeAndWrite(workers, clusters, outDir, { allowRemoval, tool }));
     } else {
       files = synthesizeClusters(clusters);
-      result = writeOutput(outDir, files, { allowRemoval });
+      result = writeOutput(outDir, files, { allowRemoval, tool });
     }
     const tenants = clusters.reduce((n, c) => n + c.tenants.length, 0);
     // A long list (thousands of tenants on a first synth) is cut; the diff has every name.

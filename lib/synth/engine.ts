@@ -11,9 +11,9 @@ import { App } from 'cdk8s';
 import { stringify } from 'yaml';
 import type { ClusterConfig, LoadedConfig, TenantConfig } from '../config/load';
 import { Platform } from '../config/schema';
-import { GITOPS_DIR, DeliveredTenant, GitOpsChart } from '../gitops/gitops-chart';
+import { clusterDeliveryFiles, DeliveredTenant, deliveryUnitOfPath, GitOpsTool, removalConsequence } from '../gitops/gitops-chart';
 import { tenantLayout } from '../model/layout';
-import { ClusterSummary, renderSummary, TenantSummaryFacts } from '../render/summary';
+import { ClusterSummary, summaryFiles, TenantSummaryFacts } from '../render/summary';
 import { SHARED_DIR, SharedNamespaceChart } from '../constructs/shared-namespace-chart';
 import { ciTemplatePath, kanikoCiTemplate } from '../render/ci-template';
 import { TenantChart } from '../constructs/tenant-chart';
@@ -116,11 +116,9 @@ export function synthesizeClusters(clusters: readonly ClusterConfig[], synthesiz
       // The shared namespace comes first: every tenant's objects live in it.
       delivered.unshift(deliveredTenant(config.platform, 'shared', unit, objects));
     }
-    const app = new App({ outdir: '/nonexistent' });
-    const gitops = new GitOpsChart(app, 'gitops', { platform: config.platform, cluster: config.cluster, tenants: delivered });
-    for (const object of gitops.toJson() as ManifestObject[]) {
-      findings.push(...secretMaterialIn(object).map((finding) => `${prefix}${GITOPS_DIR}: ${finding}`));
-      files.push({ path: `${prefix}${GITOPS_DIR}/${objectFileName(object)}`, content: toYaml(object) });
+    for (const { path: file, content, unit, object } of clusterDeliveryFiles(config.platform, config.cluster, delivered)) {
+      findings.push(...secretMaterialIn(object as ManifestObject).map((finding) => `${file}: ${finding}`));
+      files.push({ path: file, content, unit });
     }
     summaries.push({
       cluster: config.cluster,
@@ -131,7 +129,7 @@ export function synthesizeClusters(clusters: readonly ClusterConfig[], synthesiz
   }
   // Checked before anything is written: one finding anywhere and dist/ stays as it was.
   if (findings.length > 0) throw new SecretMaterialError(findings);
-  files.push({ path: 'README.md', content: renderSummary(summaries) });
+  files.push(...summaryFiles(summaries));
   return checkAndSortFiles(files);
 }
 
@@ -249,13 +247,14 @@ export interface WriteResult {
 export interface WriteOptions {
   /** Allow tenants that exist in `dist/` but no longer in the configuration to be deleted. */
   readonly allowRemoval?: boolean;
+  /** The delivery tool, for the removal guard's message. */
+  readonly tool?: GitOpsTool;
 }
 
 export class RemovalRefusedError extends Error {
-  constructor(public readonly tenants: readonly string[]) {
+  constructor(public readonly tenants: readonly string[], tool?: GitOpsTool) {
     super(
-      `refusing to remove tenant${tenants.length === 1 ? '' : 's'} ${tenants.join(', ')} from dist/: GitOps would prune ` +
-        `${tenants.length === 1 ? 'its namespace' : 'their namespaces'} and every job running there. ` +
+      `refusing to remove tenant${tenants.length === 1 ? '' : 's'} ${tenants.join(', ')} from dist/: ${removalConsequence(tool, tenants.length)}. ` +
         'Run again with --allow-removal if that is intended.',
     );
     this.name = 'RemovalRefusedError';
@@ -285,7 +284,7 @@ export function writeOutput(outDir: string, files: readonly OutputFile[], option
  */
 export function compareOutput(outDir: string, files: readonly OutputFile[], options: WriteOptions = {}): WriteResult {
   const result = compareTenants(readTree(outDir), files);
-  if (result.removed.length > 0 && !options.allowRemoval) throw new RemovalRefusedError(result.removed);
+  if (result.removed.length > 0 && !options.allowRemoval) throw new RemovalRefusedError(result.removed, options.tool);
   return result;
 }
 
@@ -383,9 +382,11 @@ export function tenantUnits(tree: Map<string, string>): Set<string> {
 
 /**
  * The tenant folder a file belongs to: its own folder, or for `[<cluster>/]ci/<tenant>/…` (the CI
- * templates) the tenant's folder. Undefined for files of no tenant.
+ * templates) and `[<cluster>/]_gitops/tenants/<tenant>/…` (its Flux Kustomization) the tenant's folder. Undefined for files of no tenant.
  */
 export function unitOfPath(file: string, units: ReadonlySet<string>): string | undefined {
+  const delivery = deliveryUnitOfPath(file);
+  if (delivery && units.has(delivery)) return delivery;
   const ci = /^((?:[^/]+\/)?)ci\/([^/]+)\/[^/]+$/.exec(file);
   if (ci && units.has(`${ci[1]}${ci[2]}`)) return `${ci[1]}${ci[2]}`;
   const folder = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '';
