@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { Any, CONFIG_DIRS, ROOT } from './support/synth';
 import { validateObject } from './support/validate';
 import { globMatches } from '../lib/gitops/namespaces';
+import { TENANT_NAMESPACED_KINDS, tenantClusterKinds } from '../lib/gitops/gitops-chart';
 
 const outputs: Record<string, OutputFile[]> = Object.fromEntries(
   Object.entries(CONFIG_DIRS).map(([label, dir]) => [label, synthesizeClusters(loadClusters(dir, { displayBase: ROOT }))]),
@@ -155,6 +156,18 @@ describe.each(Object.entries(outputs))('%s', (_label, files) => {
         const workload = k.spec.healthChecks[0];
         expect(files.map((f) => f.path)).toContain(`${folder}/${workload.kind.toLowerCase()}-${workload.name}.yaml`);
         expect(files.some((f) => f.path.startsWith(`${folder}/`) && f.content.includes(`namespace: ${workload.namespace}`))).toBe(true);
+      }
+    }
+  });
+
+  test('the AppProject\'s fixed kind lists hold every kind any tenant folder contains (whatever the tool)', () => {
+    const namespaced = TENANT_NAMESPACED_KINDS.map((k) => `${k.group}/${k.kind}`);
+    for (const cluster of loadClusters(CONFIG_DIRS[_label], { displayBase: ROOT })) {
+      const root = cluster.cluster ? `${cluster.cluster}/` : '';
+      const clusterKinds = tenantClusterKinds(cluster.platform).map((k) => `${k.group}/${k.kind}`);
+      for (const o of objectsIn(files, new RegExp(`^${root}(?!_gitops/)[^/]+/[^/]+\\.yaml$`))) {
+        const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+        expect(o.metadata.namespace ? namespaced : clusterKinds).toContain(`${group}/${o.kind}`);
       }
     }
   });
@@ -311,6 +324,35 @@ describe('removing a tenant', () => {
     writeOutput(out, outputs.example, {});
     const fewer = outputs.example.filter((f) => f.unit !== 'tenant-2');
     expect(() => writeOutput(out, fewer, { tool: 'argocd' })).toThrow(/ApplicationSet deletes its Application/);
+  });
+});
+
+describe('Argo CD namespace patterns', () => {
+  test('a tenant whose namespace matches no gitops.argocd.namespaces glob is a configuration problem', () => {
+    const dir = exampleWith('argocd', ['team-a']);
+    let problems: string[] = [];
+    try {
+      loadClusters(dir, { displayBase: dir });
+    } catch (error) {
+      problems = (error as ConfigError).problems.map(formatProblem);
+    }
+    expect(problems).toEqual([
+      "tenants/team-a.yaml:2:7 name: namespace 'team-a' matches none of gitops.argocd.namespaces (tenant-*); add a pattern for it there (one change to the shared AppProject); Argo CD would refuse to sync this tenant",
+    ]);
+  });
+
+  test('sharedNamespace variant: every Application deploys to the shared namespace, `_shared` named without its underscore', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shared-argocd-'));
+    fs.cpSync(CONFIG_DIRS['variant 2 shared namespace'], dir, { recursive: true });
+    const platform = path.join(dir, 'platform.yaml');
+    fs.writeFileSync(platform, fs.readFileSync(platform, 'utf8').replace('tool: flux', 'tool: argocd'));
+    const out = synthesizeClusters(loadClusters(dir, { displayBase: dir }));
+    const [set] = objectsIn(out, /_gitops\/applicationset-/);
+    const cluster = loadClusters(dir, { displayBase: dir })[0];
+    expect(set.spec.template.spec.destination.namespace).toBe(cluster.platform.architecture.sharedNamespace);
+    expect(set.spec.template.metadata.name).toBe('tenant-runners-{{ trimPrefix "_" .path.basename }}');
+    expect(objectsIn(out, /_gitops\/appproject-/)[0].spec.clusterResourceWhitelist).toContainEqual({ group: 'scheduling.k8s.io', kind: 'PriorityClass' });
+    expect(out.map((f) => f.path)).toContain('_shared/namespace-' + cluster.platform.architecture.sharedNamespace + '.yaml');
   });
 });
 
