@@ -2,8 +2,8 @@
  * The summaries of `dist/`: what each tenant gets, so a merge request can be reviewed from a
  * summary's diff before reading any object.
  *
- * One `README.md` per tenant folder (`dist/[<cluster>/]<tenant>/README.md`), plus an index
- * `dist/README.md` that describes each cluster but lists no tenant. A single table of all tenants
+ * One `README.md` per tenant folder (`dist/[<cluster>/]<tenant>/README.md`, tenantSummaryFile),
+ * plus an index `dist/README.md` (renderSummary) that describes each cluster but lists no tenant. A single table of all tenants
  * would be a line every tenant touches: two merge requests adding two tenants would both change
  * it and conflict. Markdown in a tenant folder is never applied: Argo CD's directory source reads
  * only `*.yaml`, `*.yml`, `*.json` (and jsonnet), Flux's kustomize-controller only `*.yaml`/`*.yml`.
@@ -27,26 +27,17 @@ export interface ClusterSummary {
   readonly facts: Readonly<Record<string, TenantSummaryFacts>>;
 }
 
-/** A summary file, path relative to `dist/`; a tenant's carries its tenant folder as `unit`. */
-export interface SummaryFile {
-  readonly path: string;
-  readonly content: string;
-  readonly unit?: string;
+/**
+ * `dist/[<cluster>/]<tenant>/README.md`, part of the tenant (`unit`); `prefix` is `<cluster>/` in
+ * a multi-cluster repository. Made with the tenant's other files (in a worker thread, if any).
+ */
+export function tenantSummaryFile(platform: Platform, tenant: TenantConfig, facts: TenantSummaryFacts, prefix = ''): { path: string; content: string; unit: string } {
+  const unit = `${prefix}${tenant.name}`;
+  const cluster = prefix ? prefix.replace(/\/$/, '') : undefined;
+  return { path: `${unit}/README.md`, content: renderTenantSummary(platform, cluster, tenant, facts), unit };
 }
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
-
-/** The index `README.md` and one `README.md` per tenant folder, for every cluster. */
-export function summaryFiles(clusters: readonly ClusterSummary[]): SummaryFile[] {
-  const files: SummaryFile[] = [{ path: 'README.md', content: renderIndex(clusters) }];
-  for (const summary of clusters) {
-    const root = summary.cluster ? `${summary.cluster}/` : '';
-    for (const t of summary.tenants) {
-      files.push({ path: `${root}${t.name}/README.md`, content: renderTenantSummary(summary, t), unit: `${root}${t.name}` });
-    }
-  }
-  return files;
-}
 
 function gitopsLine(platform: Platform, root: string): string {
   const tool = platform.gitops.tool;
@@ -56,7 +47,7 @@ function gitopsLine(platform: Platform, root: string): string {
 }
 
 /** `dist/README.md`: the clusters and how to read the tenant folders; never a list of tenants. */
-export function renderIndex(clusters: readonly ClusterSummary[]): string {
+export function renderSummary(clusters: readonly ClusterSummary[]): string {
   const lines = [
     '# dist/ summary',
     '',
@@ -80,10 +71,10 @@ export function renderIndex(clusters: readonly ClusterSummary[]): string {
   return lines.join('\n');
 }
 
-/** `dist/[<cluster>/]<tenant>/README.md`. */
-export function renderTenantSummary({ cluster, platform, facts }: ClusterSummary, t: TenantConfig): string {
-  const hard = facts[t.name]?.quota ?? {};
-  const namespaces = facts[t.name]?.namespaces ?? [];
+/** The content of `dist/[<cluster>/]<tenant>/README.md`. */
+export function renderTenantSummary(platform: Platform, cluster: string | undefined, t: TenantConfig, facts: TenantSummaryFacts): string {
+  const hard = facts.quota;
+  const namespaces = facts.namespaces;
   const labels = Object.entries(t.nodes.labels).map(([k, v]) => `${k}=${v}`).join(', ');
   const taints = t.nodes.taints.map((x) => `${x.key}${x.value === undefined ? '' : `=${x.value}`}:${x.effect}`).join(', ') || 'none';
   const runners = t.runners.map((r) => (r.limit > 0 ? `${r.name} (limit ${r.limit})` : r.name)).join(', ');

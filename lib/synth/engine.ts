@@ -13,7 +13,7 @@ import type { ClusterConfig, LoadedConfig, TenantConfig } from '../config/load';
 import { Platform } from '../config/schema';
 import { clusterDeliveryFiles, DeliveredTenant, deliveryUnitOfPath, GitOpsTool, removalConsequence } from '../gitops/gitops-chart';
 import { tenantLayout } from '../model/layout';
-import { ClusterSummary, summaryFiles, TenantSummaryFacts } from '../render/summary';
+import { ClusterSummary, renderSummary, TenantSummaryFacts, tenantSummaryFile } from '../render/summary';
 import { SHARED_DIR, SharedNamespaceChart } from '../constructs/shared-namespace-chart';
 import { ciTemplatePath, kanikoCiTemplate } from '../render/ci-template';
 import { TenantChart } from '../constructs/tenant-chart';
@@ -75,7 +75,9 @@ export function synthesizeTenantOutput(platform: Platform, tenant: TenantConfig,
   }
   // The CI template stays outside the synced tenant folder (Argo CD and Flux would apply it).
   files.push({ path: `${prefix}${ciTemplatePath(tenant.name)}`, content: kanikoCiTemplate(platform, tenant), unit });
-  return { files, findings, delivered: deliveredTenant(platform, tenant.name, unit, objects), summary: summaryFacts(objects) };
+  const summary = summaryFacts(objects);
+  files.push(tenantSummaryFile(platform, tenant, summary, prefix));
+  return { files, findings, delivered: deliveredTenant(platform, tenant.name, unit, objects), summary };
 }
 
 /** Produces the outputs of a cluster's tenants, in configuration order. */
@@ -129,7 +131,7 @@ export function synthesizeClusters(clusters: readonly ClusterConfig[], synthesiz
   }
   // Checked before anything is written: one finding anywhere and dist/ stays as it was.
   if (findings.length > 0) throw new SecretMaterialError(findings);
-  files.push(...summaryFiles(summaries));
+  files.push({ path: 'README.md', content: renderSummary(summaries) });
   return checkAndSortFiles(files);
 }
 

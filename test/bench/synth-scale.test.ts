@@ -33,7 +33,7 @@ beforeAll(() => {
   workerFile = buildWorker(dir);
 });
 
-/** The files that belong to a tenant (its folder and CI template), not the cluster-level ones. */
+/** The files that belong to a tenant (its folder with its README.md, and CI template), not the cluster-level ones. */
 function tenantFiles(files: readonly OutputFile[]): OutputFile[] {
   return files.filter((f) => f.unit !== undefined);
 }
@@ -52,9 +52,9 @@ function withBrokenTenants(indexes: number[]): LoadedConfig {
 }
 
 describe('a generated configuration of 50 tenants', () => {
-  test('loads without problems: 50 tenants, 15 objects and a CI template each', () => {
+  test('loads without problems: 50 tenants, 15 objects, a CI template and a README.md summary each', () => {
     expect(config.tenants.map((t) => t.name)).toEqual(Array.from({ length: TENANTS }, (_, i) => tenantName(i)));
-    expect(alone.size).toBe(TENANTS * 16);
+    expect(alone.size).toBe(TENANTS * 17);
   });
 
   test('synthesized at once, gives the files of every tenant synthesized alone, byte for byte, sorted by path', () => {
