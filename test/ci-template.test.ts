@@ -127,9 +127,11 @@ describe('place in dist/', () => {
     const templates = files.filter((f) => f.path.endsWith('.gitlab-ci.yml')).map((f) => f.path);
     expect(templates).toEqual(['ci/tenant-1/kaniko.gitlab-ci.yml', 'ci/tenant-2/kaniko.gitlab-ci.yml']);
     expect(ciTemplatePath('tenant-1')).toBe(templates[0]);
-    // Tenant folders (and _gitops/) hold only Kubernetes manifests.
+    // Tenant folders (and _gitops/) hold only Kubernetes manifests and their README.md summary,
+    // which neither Argo CD (*.yaml, *.yml, *.json) nor Flux (*.yaml, *.yml) applies.
     for (const f of files.filter((file) => !file.path.startsWith('ci/') && file.path.endsWith('.yaml'))) expect(parseYaml(f.content)).toHaveProperty('apiVersion');
-    expect(files.filter((f) => !f.path.endsWith('.yaml')).map((f) => f.path)).toEqual(['README.md', ...templates]);
+    expect(files.filter((f) => !f.path.endsWith('.yaml')).map((f) => f.path)).toEqual(['README.md', ...templates, 'tenant-1/README.md', 'tenant-2/README.md']);
+    expect(files.filter((f) => !f.path.startsWith('ci/') && /\.(yml|json)$/.test(f.path))).toEqual([]);
   });
 
   test('CI templates count towards their tenant when dist/ changes are reported', () => {
@@ -139,5 +141,10 @@ describe('place in dist/', () => {
     expect(unitOfPath('tenant-1/namespace-tenant-1.yaml', units)).toBe('tenant-1');
     expect(unitOfPath('ci/tenant-2/kaniko.gitlab-ci.yml', units)).toBeUndefined();
     expect(unitOfPath('README.md', units)).toBeUndefined();
+    // A tenant's own Flux Kustomization and its summary count towards it too.
+    expect(unitOfPath('_gitops/tenants/tenant-1/kustomization-tenant-runners-tenant-1.yaml', units)).toBe('tenant-1');
+    expect(unitOfPath('prod/_gitops/tenants/tenant-1/kustomization-tenant-runners-prod-tenant-1.yaml', units)).toBe('prod/tenant-1');
+    expect(unitOfPath('tenant-1/README.md', units)).toBe('tenant-1');
+    expect(unitOfPath('_gitops/kustomization-tenant-runners.yaml', units)).toBeUndefined();
   });
 });

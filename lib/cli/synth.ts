@@ -96,8 +96,11 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
         return diff.changed ? 1 : 0;
       }
       const total = clusters.reduce((n, c) => n + c.tenants.length, 0);
+      // The removal guard says what the delivery tool does with a removed tenant (one tool for all clusters, or none named).
+      const tools = new Set(clusters.map((c) => c.platform.gitops.tool));
       const { files, result } = synthesizeToDirectory(clusters, outDir, {
         allowRemoval,
+        tool: tools.size === 1 ? [...tools][0] : undefined,
         // Versioned by this bundle (esbuild keeps __filename as build/synth.js); none from sources.
         cache: isSet(env.TENANT_RUNNERS_NO_CACHE) ? undefined : SynthCache.open(outDir, __filename),
         synthesizer: workers,

@@ -30,6 +30,31 @@ export interface ClusterConfig extends LoadedConfig {
 export interface LoadOptions {
   /** How file names are printed; default: relative to the working directory. */
   readonly displayBase?: string;
+  /** Where `npm run schema` writes the editor schemas; default `<configDir>/schema` (`config/schema` for every cluster). */
+  readonly schemaDir?: string;
+}
+
+const MODELINE = /yaml-language-server:\s*\$schema=(\S+)/;
+
+/**
+ * A `# yaml-language-server: $schema=…` modeline with a relative path must point at the schema
+ * file: copied into `config/clusters/<cluster>/` unchanged it points nowhere, and the editor
+ * silently stops validating. Names the path that works from where the file is.
+ */
+function checkSchemaModeline(file: string, source: SourceFile, schemaFile: string, problems: ConfigProblem[]): void {
+  for (const comment of source.comments) {
+    const match = MODELINE.exec(comment.text);
+    if (!match || /^[a-z]+:\/\//.test(match[1]) || fs.existsSync(path.resolve(path.dirname(file), match[1]))) continue;
+    const expected = path.relative(path.dirname(file), schemaFile).split(path.sep).join('/');
+    const { line, col } = source.lineCounter.linePos(comment.offset);
+    problems.push({
+      file: source.file,
+      line,
+      column: col,
+      keyPath: '',
+      message: `the $schema modeline points at ${match[1]}, which does not exist from this file; use '# yaml-language-server: $schema=${expected}' (npm run schema writes it)`,
+    });
+  }
 }
 
 export function loadConfig(configDir: string, options: LoadOptions = {}): LoadedConfig {
@@ -38,6 +63,8 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
 
   const platformFile = path.join(configDir, 'platform.yaml');
   const platformSource = readSource(platformFile, display(platformFile), problems);
+  const schemaDir = options.schemaDir ?? path.join(configDir, 'schema');
+  if (platformSource) checkSchemaModeline(platformFile, platformSource, path.join(schemaDir, 'platform.schema.json'), problems);
   const platformDefaults = isPlainObject(platformSource?.value) ? platformSource.value.defaults : undefined;
   const platformCredentials = platformSource ? checkCredentials(platformSource, platformDefaults, problems) : new Set<string>();
   const platform = platformSource
@@ -54,6 +81,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
   for (const file of tenantFiles ?? []) {
     const source = readSource(file, display(file), problems);
     if (!source) continue;
+    checkSchemaModeline(file, source, path.join(schemaDir, 'tenant.schema.json'), problems);
     if (!isPlainObject(source.value)) {
       problems.push(problemAt(source, [], 'must be a mapping of tenant settings'));
       continue;
@@ -108,7 +136,7 @@ export function loadClusters(configDir: string, options: LoadOptions = {}): Clus
       continue;
     }
     try {
-      clusters.push({ ...loadConfig(path.join(clustersDir, name), options), cluster: name });
+      clusters.push({ ...loadConfig(path.join(clustersDir, name), { schemaDir: path.join(configDir, 'schema'), ...options }), cluster: name });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems.push(...error.problems);

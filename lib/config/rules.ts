@@ -7,6 +7,7 @@ import { ConfigProblem } from './errors';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from './schema';
 import { problemAt, SourceFile } from './source';
+import { isSshUrl, namespaceNotAllowed } from '../model/delivery-namespaces';
 
 interface Entry {
   readonly config: TenantConfig;
@@ -107,6 +108,13 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
   }
   if (RESERVED_DIST_FOLDERS.includes(t.name)) {
     at(['name'], `'${t.name}' is reserved: dist/${t.name}/ holds the CI templates of all tenants; choose another tenant name`);
+  }
+  if (platform.gitops.tool === 'argocd') {
+    // The AppProject allows namespace patterns, not tenants: a namespace outside them would fail to sync.
+    for (const namespace of new Set([t.layout.managerNamespace, t.layout.jobNamespace])) {
+      const problem = namespaceNotAllowed(platform, namespace);
+      if (problem) at(['name'], `${problem}; Argo CD would refuse to sync this tenant`);
+    }
   }
   if (t.nodes.taints.length === 0 && !t.nodes.allowUntainted) {
     at(['nodes', 'taints'], `the tenant's nodes have no taint, so other workloads could be scheduled on them; add { key: tenant, value: ${t.name}, effect: NoSchedule } or set nodes.allowUntainted: true on purpose`);
@@ -212,6 +220,12 @@ export function checkPlatform(platform: Platform): { path: PropertyKey[]; messag
   ];
   if (platform.gitops.tool !== 'none' && !platform.gitops.repoUrl) {
     problems.push({ path: ['gitops'], message: `repoUrl is required when tool is ${platform.gitops.tool}: the Git URL of this repository as ${platform.gitops.tool === 'argocd' ? 'Argo CD' : 'Flux'} reaches it` });
+  }
+  if (platform.gitops.tool === 'flux' && platform.gitops.repoUrl && isSshUrl(platform.gitops.repoUrl) && !platform.gitops.flux.secretRef) {
+    problems.push({
+      path: ['gitops', 'flux'],
+      message: `secretRef is required for the ssh:// repoUrl: the name of the Secret in namespace ${platform.gitops.flux.namespace} with the deploy key (identity) and known_hosts (flux create secret git)`,
+    });
   }
   for (const [path, cidrs] of lists) {
     cidrs.forEach((cidr, i) => {

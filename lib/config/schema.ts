@@ -472,6 +472,14 @@ export const PlatformSchema = z.strictObject({
           namespace: dnsLabel().default('argocd').describe('Namespace of Argo CD, where the Applications and the AppProject go'),
           project: dnsLabel().default('tenant-runners').describe('AppProject of the tenant Applications (synthesized, limited to the tenant namespaces)'),
           destinationServer: httpsUrl.default('https://kubernetes.default.svc').describe('API server of the target cluster as Argo CD knows it'),
+          namespaces: z
+            .array(z.string().regex(/^[a-z0-9*?-]+$/, { message: 'must be a namespace name or a glob of one (letters, digits, -, * and ?)' }))
+            .min(1)
+            .default(['*'])
+            .describe(
+              'Namespaces (globs) the tenant Applications may deploy to, e.g. [tenant-*]; every tenant namespace must match. ' +
+                'Namespaces of Kubernetes, Argo CD and monitoring are always denied',
+            ),
         })
         .prefault({})
         .describe('Argo CD settings (tool argocd)'),
@@ -480,6 +488,11 @@ export const PlatformSchema = z.strictObject({
           namespace: dnsLabel().default('flux-system').describe('Namespace of the GitRepository and the Kustomizations'),
           interval: z.string().regex(/^[0-9]+(s|m|h)$/, { message: 'must be a duration such as 5m' }).default('5m').describe('Reconciliation interval of the GitRepository and the Kustomizations'),
           dependsOn: z.array(dnsLabel(253)).default([]).describe('Flux Kustomizations that must be ready first (e.g. the one installing Prometheus Operator CRDs)'),
+          secretRef: dnsLabel(253)
+            .optional()
+            .describe('Secret in the Flux namespace with the Git credentials of repoUrl (identity + known_hosts for ssh://, username + password for https://); required for ssh:// URLs'),
+          retryInterval: z.string().regex(/^[0-9]+(s|m|h)$/, { message: 'must be a duration such as 1m' }).default('1m').describe('How soon a failed Kustomization is retried'),
+          timeout: z.string().regex(/^[0-9]+(s|m|h)$/, { message: 'must be a duration such as 5m' }).default('5m').describe('How long a Kustomization waits for its apply and health checks'),
         })
         .prefault({})
         .describe('Flux settings (tool flux)'),

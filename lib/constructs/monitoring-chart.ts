@@ -15,7 +15,7 @@ import { annotateForDelivery, GitOpsTool } from '../gitops/gitops-chart';
 import { objectNames } from '../model/names';
 
 /** Folder of `dist/` (per cluster) with the platform-level monitoring objects. */
-export const MONITORING_DIR = '_monitoring';
+export { MONITORING_DIR } from '../gitops/gitops-chart';
 
 /** Name of the dashboard ConfigMap; its data key is `<name>.json`. */
 export const DASHBOARD_NAME = 'gitlab-runner-tenants';

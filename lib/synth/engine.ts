@@ -11,7 +11,7 @@ import { App } from 'cdk8s';
 import type { ClusterConfig, LoadedConfig } from '../config/load';
 import { MONITORING_DIR, monitoringObjects } from '../constructs/monitoring-chart';
 import { SharedNamespaceChart, SHARED_DIR } from '../constructs/shared-namespace-chart';
-import { GITOPS_DIR, GitOpsChart } from '../gitops/gitops-chart';
+import { clusterDeliveryFiles } from '../gitops/gitops-chart';
 import { SecretMaterialError, secretMaterialIn } from '../guards/secret-material';
 import { ClusterSummary, renderSummary } from '../render/summary';
 import { ManifestObject, objectFileName, OutputFile, toYaml } from './output';
@@ -94,10 +94,9 @@ export function synthesizeInto(sink: OutputSink, clusters: readonly ClusterConfi
       findings.push(...secretMaterialIn(object).map((finding) => `${prefix}${MONITORING_DIR}: ${finding}`));
       deliveryFiles.push({ path: `${prefix}${MONITORING_DIR}/${objectFileName(object)}`, content: toYaml(object) });
     }
-    const gitops = new GitOpsChart(new App({ outdir: '/nonexistent' }), 'gitops', { platform: config.platform, cluster: config.cluster, tenants: delivered });
-    for (const object of gitops.toJson() as ManifestObject[]) {
-      findings.push(...secretMaterialIn(object).map((finding) => `${prefix}${GITOPS_DIR}: ${finding}`));
-      deliveryFiles.push({ path: `${prefix}${GITOPS_DIR}/${objectFileName(object)}`, content: toYaml(object) });
+    for (const { path: file, content, unit, object } of clusterDeliveryFiles(config.platform, config.cluster, delivered)) {
+      findings.push(...secretMaterialIn(object as ManifestObject).map((finding) => `${file}: ${finding}`));
+      deliveryFiles.push({ path: file, content, unit });
     }
     if (findings.length === 0) sink.add(deliveryFiles);
     summaries.push({

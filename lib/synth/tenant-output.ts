@@ -9,7 +9,7 @@ import { TenantChart } from '../constructs/tenant-chart';
 import { DeliveredTenant } from '../gitops/gitops-chart';
 import { secretMaterialIn } from '../guards/secret-material';
 import { ciTemplatePath, kanikoCiTemplate } from '../render/ci-template';
-import { TenantSummaryFacts } from '../render/summary';
+import { TenantSummaryFacts, tenantSummaryFile } from '../render/summary';
 import { ManifestObject, objectFileName, OutputFile, toYaml } from './output';
 
 /**
@@ -52,7 +52,9 @@ export function synthesizeTenantOutput(platform: Platform, tenant: TenantConfig,
   }
   // The CI template stays outside the synced tenant folder (Argo CD and Flux would apply it).
   files.push({ path: `${prefix}${ciTemplatePath(tenant.name)}`, content: kanikoCiTemplate(platform, tenant), unit });
-  return { files, findings, delivered: deliveredFacts(platform, tenant.name, unit, objects), summary: summaryFacts(objects) };
+  const summary = summaryFacts(objects);
+  files.push(tenantSummaryFile(platform, tenant, summary, prefix));
+  return { files, findings, delivered: deliveredFacts(platform, tenant.name, unit, objects), summary };
 }
 
 function summaryFacts(objects: readonly ManifestObject[]): TenantSummaryFacts {

@@ -34,7 +34,7 @@ beforeAll(() => {
   workerFile = buildWorker(dir);
 });
 
-/** The files that belong to a tenant (its folder and CI template), not the cluster-level ones. */
+/** The files that belong to a tenant (its folder with its README.md, and CI template), not the cluster-level ones. */
 function tenantFiles(files: readonly OutputFile[]): OutputFile[] {
   return files.filter((f) => f.unit !== undefined);
 }
@@ -53,9 +53,9 @@ function withBrokenTenants(indexes: number[]): LoadedConfig {
 }
 
 describe('a generated configuration of 50 tenants', () => {
-  test('loads without problems: 50 tenants, 16 objects (the PrometheusRule included) and a CI template each', () => {
+  test('loads without problems: 50 tenants, 16 objects (the PrometheusRule included), a CI template and a README.md summary each', () => {
     expect(config.tenants.map((t) => t.name)).toEqual(Array.from({ length: TENANTS }, (_, i) => tenantName(i)));
-    expect(alone.size).toBe(TENANTS * 17);
+    expect(alone.size).toBe(TENANTS * 18);
   });
 
   test('synthesized at once, gives the files of every tenant synthesized alone, byte for byte, sorted by path', () => {
