@@ -9,7 +9,10 @@
  * (`support/settings-emulator.ts`), and the tests using it say so.
  */
 import { CreateBucketCommand, DeleteBucketCommand, HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { main } from '../../scripts/buckets/cli';
 import { desiredBucket } from '../../scripts/buckets/desired';
 import { runBuckets, RunOptions, RunResult } from '../../scripts/buckets/run';
@@ -578,6 +581,102 @@ describe('buckets tenant-runners did not create (settings in the in-client emula
     expect(run.results.find((r) => r.tenant === 'shared')!.error!.message).toMatch(/^cannot tell whether bucket shared-cache is tenant-runners' \(its tags cannot be read: http:\/\/127\.0\.0\.1:\d+ does not implement tags \(NotImplemented, HTTP 501\)\)/);
     expect(sent.filter((r) => r.path === '/shared-cache/' && isWrite(r))).toEqual([]);
     expect(server.writes('shared-cache')).toEqual([]);
+  });
+});
+
+describe('multi-cluster layout (config/clusters/<cluster>/)', () => {
+  const FIXTURE = path.join(__dirname, '..', 'fixtures', 'valid', 'clusters');
+  const copies: string[] = [];
+  afterAll(() => copies.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+  /** A copy of the clusters fixture with files edited: `edits[relativePath] = (text) => newText`. */
+  function fixtureCopy(edits: Record<string, (text: string) => string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buckets-clusters-'));
+    copies.push(dir);
+    fs.cpSync(FIXTURE, dir, { recursive: true });
+    for (const [file, edit] of Object.entries(edits)) fs.writeFileSync(path.join(dir, file), edit(fs.readFileSync(path.join(dir, file), 'utf8')));
+    return dir;
+  }
+  const withEndpoint = (region: string) => (text: string) => text.replace(/s3:\n  region: eu-central-1\n/, `s3:\n  region: ${region}\n  endpoint: ${server.endpoint}\n  pathStyle: true\n`);
+
+  beforeEach(async () => {
+    await withClient(ACCOUNT, async (client) => {
+      for (const Bucket of ['tenant-1-cache', 'tenant-2-cache', 'staging-tenant-1-cache']) await client.send(new DeleteBucketCommand({ Bucket })).catch(() => undefined);
+    });
+    server.reset();
+  });
+
+  test('plan reads every cluster of test/fixtures/valid/clusters and groups the output by cluster', async () => {
+    const result = await cli(['plan', '--config', FIXTURE, '--endpoint', server.endpoint, '--path-style'], new Map());
+    expect(result.code).toBe(1);
+    const lines = result.err.split('\n');
+    const at = (line: string) => lines.indexOf(line);
+    expect(at(`cluster prod: region eu-central-1, endpoint ${server.endpoint}`)).toBe(0);
+    expect(lines.filter((l) => /^(cluster |\S+\/tenant-\d: )/.test(l))).toEqual([
+      `cluster prod: region eu-central-1, endpoint ${server.endpoint}`,
+      'prod/tenant-1: tenant-1-cache: would create (6 settings)',
+      'prod/tenant-2: tenant-2-cache: would create (6 settings)',
+      `cluster staging: region eu-central-1, endpoint ${server.endpoint}`,
+      'staging/tenant-1: tenant-1-cache: would create (6 settings)',
+    ]);
+    expect(result.err).toMatch(/^CLUSTER\s+TENANT\s+BUCKET\s+RESULT/m);
+    expect(result.err).toMatch(/^staging\s+tenant-1\s+tenant-1-cache\s+would create/m);
+    expect(server.writes()).toEqual([]);
+  });
+
+  test('--cluster selects one cluster; an unknown one is a usage error; policy needs it when the tenant is in several', async () => {
+    const staging = await cli(['plan', '--cluster', 'staging', '--json', '--config', FIXTURE, '--endpoint', server.endpoint, '--path-style'], new Map());
+    expect(JSON.parse(staging.out).results.map((r: { cluster: string; tenant: string }) => `${r.cluster}/${r.tenant}`)).toEqual(['staging/tenant-1']);
+    expect(staging.err).not.toMatch(/^prod/m);
+    const unknown = await cli(['plan', '--cluster=qa', '--config', FIXTURE]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/no cluster named qa/);
+    const ambiguous = await cli(['policy', '--tenant', 'tenant-1', '--config', FIXTURE]);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.err).toMatch(/tenant tenant-1 is in clusters prod, staging; choose one with --cluster NAME/);
+    const chosen = await cli(['policy', '--tenant', 'tenant-2', '--config', FIXTURE]);
+    expect(chosen.code).toBe(0);
+    expect(JSON.parse(chosen.out).Statement[0].Resource).toBe('arn:aws:s3:::tenant-2-cache/cache/*');
+  });
+
+  test("apply uses each cluster's own s3 settings: region (LocationConstraint) and endpoint from its platform.yaml", async () => {
+    const dir = fixtureCopy({
+      'clusters/prod/platform.yaml': withEndpoint('eu-central-1'),
+      'clusters/staging/platform.yaml': withEndpoint('us-east-1'),
+      'clusters/staging/tenants/tenant-1.yaml': (text) => text.replace('bucket: tenant-1-cache', 'bucket: staging-tenant-1-cache'),
+    });
+    // Each cluster gets its own client; collect what every one of them sent.
+    const perClient: SentRequest[][] = [];
+    const store = new Map<string, EmulatedBucket>();
+    const out: string[] = [];
+    const code = await main(['apply', '--config', dir], { out: (t) => out.push(t), err: (t) => out.push(t) }, {
+      configureClient: (client) => {
+        perClient.push(recordRequests(client));
+        emulateSettings(client, store);
+      },
+    });
+    const all = perClient.flat();
+    expect(perClient).toHaveLength(2);
+    expect(code).toBe(0);
+    const creates = Object.fromEntries(all.filter((r) => r.command === 'CreateBucketCommand').map((r) => [r.path, r.body]));
+    expect(creates).toEqual({
+      '/tenant-1-cache/': expect.stringContaining('<LocationConstraint>eu-central-1</LocationConstraint>'),
+      '/tenant-2-cache/': expect.stringContaining('<LocationConstraint>eu-central-1</LocationConstraint>'),
+      '/staging-tenant-1-cache/': '',
+    });
+    expect(out.join('\n')).toMatch(/^staging\/tenant-1: staging-tenant-1-cache: created/m);
+  });
+
+  test('fails when two clusters configure one bucket differently: neither is touched, the others proceed', async () => {
+    const dir = fixtureCopy({
+      'clusters/staging/tenants/tenant-1.yaml': (text) => text.replace('bucket: tenant-1-cache', 'bucket: tenant-1-cache\n    expireAfterDays: 3'),
+    });
+    const result = await cli(['apply', '--config', dir, '--endpoint', server.endpoint, '--path-style'], new Map());
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^prod\/tenant-1: tenant-1-cache: FAILED\n {4}error: bucket tenant-1-cache is also the cache\.s3\.bucket of staging\/tenant-1, configured differently/m);
+    expect(result.err).toMatch(/^staging\/tenant-1: tenant-1-cache: FAILED\n {4}error: bucket tenant-1-cache is also the cache\.s3\.bucket of prod\/tenant-1/m);
+    expect(result.err).toMatch(/^prod\/tenant-2: tenant-2-cache: created/m);
+    expect(server.requests.filter((r) => r.bucket === 'tenant-1-cache')).toEqual([]);
   });
 });
 
