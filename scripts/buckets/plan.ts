@@ -245,7 +245,7 @@ export function mergePolicy(
     ours.add(statement);
     added.push(sidOf(statement));
   }
-  const foreign = statements.filter((s) => !ours.has(s)).map((s, i) => ((s as { Sid?: unknown } | null)?.Sid as string | undefined) ?? `#${i + 1} (no Sid)`);
+  const foreign = statements.flatMap((s, i) => (ours.has(s) ? [] : [typeof (s as { Sid?: unknown } | null)?.Sid === 'string' ? (s as { Sid: string }).Sid : `#${i + 1} (no Sid)`]));
   return { document: { ...doc, Statement: statements }, added, foreign, conflicts };
 }
 

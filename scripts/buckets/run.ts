@@ -138,6 +138,9 @@ async function runTenant(
     if (plan.create && (await createBucket(client, spec, endpoint)) === 'exists') {
       // Someone in this account created the name after HeadBucket: decide again from what is there.
       actual = await readBucket(client, spec, endpoint);
+      if (actual === undefined) {
+        throw new BucketError('other', `bucket ${spec.bucket}: CreateBucket says this account owns it (BucketAlreadyOwnedByYou), but HeadBucket does not find it; not touched, rerun later`);
+      }
       plan = planBucket(spec, actual, options);
       if (plan.refused !== undefined) return done('failed', [], { kind: 'not-managed', message: plan.refused });
       unsupported.splice(0, unsupported.length, ...plan.unsupported);

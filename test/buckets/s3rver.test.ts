@@ -427,6 +427,21 @@ describe('safety', () => {
     expect(run.failed).toBe(true);
   });
 
+  test('a bucket created in this account between HeadBucket and CreateBucket (BucketAlreadyOwnedByYou) is read again and refused, not configured (in-client emulator)', async () => {
+    // GIVEN another team of the same account creates the name right after our HeadBucket
+    await withClient(ACCOUNT, (client) => client.send(new CreateBucketCommand({ Bucket: 'late-cache' })));
+    server.hideFromHead('late-cache', 1);
+    server.reset();
+    // WHEN
+    const store = new Map<string, EmulatedBucket>();
+    const { run, sent } = await buckets('apply', loadFixture([{ name: 'late' }]), { emulate: store });
+    // THEN
+    expect(sent.filter((r) => r.path === '/late-cache/').map((r) => r.command)).toEqual(['HeadBucketCommand', 'CreateBucketCommand', 'HeadBucketCommand']);
+    expect(server.writes('late-cache').map((r) => [r.method, r.query, r.status])).toEqual([['PUT', '', 409]]);
+    expect(run.results[0]).toMatchObject({ outcome: 'failed', error: { kind: 'not-managed', message: expect.stringMatching(/^bucket late-cache exists but tenant-runners did not create it/) } });
+    expect(store.get('late-cache')?.tags).toBeUndefined();
+  });
+
   test('fails when AWS (no endpoint configured) answers a setting as not implemented, instead of skipping it', async () => {
     // GIVEN an existing bucket, read as if the client talked to AWS
     const config = loadFixture([{ name: 'strict' }]);
