@@ -286,7 +286,9 @@ export function bucketConflicts(clusters: readonly ClusterConfig[], endpointOver
   return conflicts;
 }
 
-if (require.main === module) {
+// Started directly (node build/buckets.js), or through scripts/run.mjs, which loads the bundle with
+// require() after pointing process.argv[1] at it (so require.main is not this module there).
+if (require.main === module || (process.argv[1] !== undefined && path.resolve(process.argv[1]) === __filename)) {
   // The SDK warns on every run that its releases from 2027 on need Node 22; package-lock pins the
   // SDK, so the warning tells an operator nothing they can act on here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

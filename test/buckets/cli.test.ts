@@ -124,11 +124,17 @@ describe('main', () => {
     expect(result.out).toMatch(/^usage: npm run buckets -- \[plan\|apply\|policy\]/);
   });
 
-  test('the esbuild bundle behind `npm run buckets` runs: policy for the shipped example tenant', () => {
+  test('the bundle behind `npm run buckets` / `npm run secrets` runs, directly and through scripts/run.mjs (the npm scripts)', () => {
     const root = path.join(__dirname, '..', '..');
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root });
-    const out = execFileSync(process.execPath, ['build/buckets.js', 'policy', '--tenant', 'tenant-1'], { cwd: root, encoding: 'utf8' });
-    expect(JSON.parse(out).Statement[0].Resource).toBe('arn:aws:s3:::tenant-1-cache/cache/*');
+    execFileSync(process.execPath, ['scripts/build.mjs', 'buckets', 'secrets'], { cwd: root });
+    for (const start of [['build/buckets.js'], ['scripts/run.mjs', 'buckets']]) {
+      const out = execFileSync(process.execPath, [...start, 'policy', '--tenant', 'tenant-1'], { cwd: root, encoding: 'utf8' });
+      expect(JSON.parse(out).Statement[0].Resource).toBe('arn:aws:s3:::tenant-1-cache/cache/*');
+    }
+    for (const start of [['build/secrets.js'], ['scripts/run.mjs', 'secrets']]) {
+      const out = execFileSync(process.execPath, [...start, '--help'], { cwd: root, encoding: 'utf8' });
+      expect(out).toMatch(/^usage: npm run --silent secrets --/);
+    }
   });
 
   test('fails when an option is bad: exit code 2 and the usage', async () => {
