@@ -18,6 +18,7 @@ export interface TenantFixture {
   readonly expireAfterDays?: number;
   readonly layersExpireAfterDays?: number;
   readonly auth?: Record<string, string>;
+  readonly kanikoMode?: 'registry' | 's3';
 }
 
 const written: string[] = [];
@@ -46,6 +47,7 @@ export function writeConfig(tenants: readonly TenantFixture[], s3: Record<string
       nodes: { labels: { tenant: t.name }, taints: [{ key: 'tenant', value: t.name, effect: 'NoSchedule' }] },
       runners: [{ name: 'builds' }],
       cache: {
+        ...(t.kanikoMode !== undefined ? { kaniko: { mode: t.kanikoMode } } : {}),
         s3: {
           bucket: t.bucket ?? `${t.name}-cache`,
           auth: t.auth ?? { type: 'iamRole', roleArn: `arn:aws:iam::111122223333:role/${t.name}-cache` },
