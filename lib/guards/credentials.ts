@@ -64,8 +64,8 @@ const OTHER_GITLAB_TOKENS = GITLAB_TOKENS.slice(2);
 const REGISTRATION_TOKEN = /GR1348941[0-9A-Za-z_-]{16,}/;
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids
 const AWS_ACCESS_KEY_ID = /(^|[^0-9A-Z])(AKIA|ASIA)[0-9A-Z]{16}($|[^0-9A-Z])/;
-// A secret access key: exactly 40 characters of base64 (no padding), standing alone.
-const AWS_SECRET_ACCESS_KEY = /(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])/g;
+// A secret access key: exactly 40 characters of base64 (no padding), standing alone or after `=`.
+const AWS_SECRET_ACCESS_KEY = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])/g;
 const PRIVATE_KEY = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----/;
 // The body of an OpenSSH private key starts with base64 of "openssh-key-v1\0", with or without its header.
 const OPENSSH_KEY_BODY = /b3BlbnNzaC1rZXktdjE/;
@@ -88,10 +88,13 @@ const WEBHOOKS: readonly [RegExp, string][] = [
   // Azure SAS / Power Automate (Teams workflows) signatures and credentials in a query string.
   [/[?&](sig|signature|token|access_token|api_?key|apikey|secret|password|passwd)=(?!\$)[^\s&#"']{8,}/i, 'a URL with a credential in its query string'],
 ];
+// npm: access tokens, and a literal auth token in an .npmrc line (a reference is `${NPM_TOKEN}`).
+const NPM_TOKEN = /npm_[A-Za-z0-9]{30,}/;
+const NPM_AUTH_TOKEN = /_auth(Token)?\s*=\s*(?![$"'\s]|$)/;
 // header.payload.signature, both parts base64url JSON objects ("{" is "eyJ").
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/;
-// Standard base64 of 16+ characters in whole quads, standing alone: decoded and checked again.
-const BASE64_BLOB = /(?<![A-Za-z0-9+/=_-])(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?(?![A-Za-z0-9+/=_-])/g;
+// Standard base64 in whole quads (16+ characters with padding), standing alone or after `=`: decoded and checked again.
+const BASE64_BLOB = /(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/]{4}){3,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?(?![A-Za-z0-9+/=_-])/g;
 const PRINTABLE = /^[\t\n\r\x20-\x7e]+$/;
 // user:password, decoded (a Basic auth value or a Docker config "auth").
 const USER_PASSWORD = /^[^\s:]{1,128}:\S{3,}$/;
@@ -103,7 +106,7 @@ const SECRET_ASSIGNMENT = /(?:^|[\s"'`;,[{(])[A-Z][A-Z0-9_]*(?:PASSWORD|PASSWD|S
 
 // Cheap prechecks (the synth scans every string of every object; most are names, labels and
 // quantities). Checks that look beyond one run of token characters need one of these literals:
-const NEEDS_CONTEXT = /:\/\/|@|PRIVATE KEY|"auths"|PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY/;
+const NEEDS_CONTEXT = /:\/\/|@|PRIVATE KEY|"auths"|_auth|PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY/;
 // Every token (GitLab, AWS, JWT, base64, and every token of the rule set) lies within a run of
 // 16+ of these characters; the checks for tokens only look at such runs.
 const RUN_MIN = 16;
@@ -154,6 +157,7 @@ function findOwn(text: string, depth = 0): CredentialMatch | undefined | null {
     const match = findEncodedInRun(run, depth);
     if (match) return match;
   }
+  if (context && SECRET_ASSIGNMENT.test(text)) return { kind: 'secret-variable', description: 'a literal value assigned to a variable whose name says it is secret (NAME=value)' };
   return undefined;
 }
 
@@ -166,9 +170,9 @@ function findInContext(text: string): CredentialMatch | undefined {
   for (const m of text.matchAll(URL_TOKEN_USERINFO)) {
     if (/[0-9]/.test(m[1]) && /[A-Za-z]/.test(m[1])) return { kind: 'url-credentials', description: 'a URL with a token as its user name' };
   }
-  if (text.includes('@') && BARE_USERINFO.test(text)) return { kind: 'url-credentials', description: 'a user name and password before a host (user:password@host)' };
+  if (text.includes('@') && BARE_USERINFO.test(text)) return { kind: 'url-credentials', description: 'a user name and password in front of a host name, without a scheme' };
+  if (NPM_AUTH_TOKEN.test(text)) return { kind: 'token', description: 'an npm registry auth token (an .npmrc _authToken line)' };
   if (text.includes('://')) for (const [pattern, description] of WEBHOOKS) if (pattern.test(text)) return { kind: 'webhook-url', description };
-  if (SECRET_ASSIGNMENT.test(text)) return { kind: 'secret-variable', description: 'a literal value assigned to a variable whose name says it is secret (NAME=value)' };
   return undefined;
 }
 
@@ -182,6 +186,7 @@ function findTokenInRun(run: string): CredentialMatch | undefined {
   if (AWS_ACCESS_KEY_ID.test(run)) return { kind: 'aws-access-key-id', description: 'an AWS access key ID (AKIA…/ASIA…)' };
   if (OPENSSH_KEY_BODY.test(run)) return { kind: 'private-key', description: 'a private key (-----BEGIN … PRIVATE KEY-----)' };
   if (JWT.test(run)) return { kind: 'jwt', description: 'a JSON Web Token (eyJ….eyJ….…)' };
+  if (NPM_TOKEN.test(run)) return { kind: 'token', description: 'an npm access token (npm_…)' };
   return undefined;
 }
 
