@@ -64,8 +64,8 @@ const OTHER_GITLAB_TOKENS = GITLAB_TOKENS.slice(2);
 const REGISTRATION_TOKEN = /GR1348941[0-9A-Za-z_-]{16,}/;
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids
 const AWS_ACCESS_KEY_ID = /(^|[^0-9A-Z])(AKIA|ASIA)[0-9A-Z]{16}($|[^0-9A-Z])/;
-// A secret access key: exactly 40 characters of base64 (no padding), standing alone or after `=`.
-const AWS_SECRET_ACCESS_KEY = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])/g;
+// A secret access key: exactly 40 characters of base64 (no padding), standing alone or after `=`
+// (a segment of a run, below).
 const PRIVATE_KEY = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----/;
 // The body of an OpenSSH private key starts with base64 of "openssh-key-v1\0", with or without its header.
 const OPENSSH_KEY_BODY = /b3BlbnNzaC1rZXktdjE/;
@@ -93,9 +93,42 @@ const NPM_TOKEN = /npm_[A-Za-z0-9]{30,}/;
 const NPM_AUTH_TOKEN = /_auth(Token)?\s*=\s*(?![$"'\s]|$)/;
 // header.payload.signature, both parts base64url JSON objects ("{" is "eyJ").
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/;
-// Standard base64 in whole quads (16+ characters with padding), standing alone or after `=`: decoded and checked again.
-const BASE64_BLOB = /(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/]{4}){3,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?(?![A-Za-z0-9+/=_-])/g;
+// Standard base64 in whole quads (16+ characters, or 12+ with padding), standing alone or after
+// `=`: decoded and checked again.
+const BASE64_CHARS = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_CHARS[c.charCodeAt(0)] = 1;
+
+/** The parts of a run between `.`, `_`, `-` and inner `=` (padding stays with its part), of 12+ characters. */
+function base64Segments(run: string): string[] {
+  const segments: string[] = [];
+  let start = 0;
+  for (let i = 0, n = run.length; i <= n; i++) {
+    const c = i < n ? run.charCodeAt(i) : 0;
+    if (c < 128 && BASE64_CHARS[c] === 1) continue;
+    if (c === 61 /* = */) {
+      let end = i;
+      while (end < n && run.charCodeAt(end) === 61) end++;
+      // Padding ends the run or a part; an `=` followed by more base64 is an assignment.
+      const next = end < n ? run.charCodeAt(end) : 0;
+      if (next < 128 && BASE64_CHARS[next] === 1) {
+        if (i - start >= 12) segments.push(run.slice(start, i));
+        start = end;
+        i = end - 1;
+        continue;
+      }
+      if (end - start >= 12) segments.push(run.slice(start, end));
+      start = end + 1;
+      i = end;
+      continue;
+    }
+    if (i - start >= 12) segments.push(run.slice(start, i));
+    start = i + 1;
+  }
+  return segments;
+}
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const PRINTABLE = /^[\t\n\r\x20-\x7e]+$/;
+const HEX = /^[0-9a-f]+$/;
 // user:password, decoded (a Basic auth value or a Docker config "auth").
 const USER_PASSWORD = /^[^\s:]{1,128}:\S{3,}$/;
 
@@ -135,6 +168,9 @@ export function mayHoldCredential(text: string): boolean {
   return NEEDS_CONTEXT.test(text) || tokenRuns(text) !== undefined;
 }
 
+// The runs of the text findOwn looked at last (for the rule set's precheck, without a second pass).
+let lastRuns: string[] | undefined;
+
 /**
  * Our own patterns (not the rule set); `depth` limits base64 inside base64. Null: the text
  * fails the precheck (nothing, the rule set included, can match).
@@ -142,6 +178,7 @@ export function mayHoldCredential(text: string): boolean {
 function findOwn(text: string, depth = 0): CredentialMatch | undefined | null {
   const context = NEEDS_CONTEXT.test(text);
   const runs = tokenRuns(text);
+  if (depth === 0) lastRuns = runs;
   if (!context && !runs) return null;
   // Specific tokens first, then structures (keys, registry configs, URLs), then the generic ones
   // (40 characters of base64, anything base64-encoded).
@@ -167,7 +204,7 @@ function findInContext(text: string): CredentialMatch | undefined {
     return { kind: 'docker-config', description: 'registry credentials (a Docker config.json with "auths")' };
   }
   if (URL_CREDENTIALS.test(text)) return { kind: 'url-credentials', description: 'a URL with a user name and password' };
-  for (const m of text.matchAll(URL_TOKEN_USERINFO)) {
+  for (const m of matches(URL_TOKEN_USERINFO, text)) {
     if (/[0-9]/.test(m[1]) && /[A-Za-z]/.test(m[1])) return { kind: 'url-credentials', description: 'a URL with a token as its user name' };
   }
   if (text.includes('@') && BARE_USERINFO.test(text)) return { kind: 'url-credentials', description: 'a user name and password in front of a host name, without a scheme' };
@@ -192,21 +229,33 @@ function findTokenInRun(run: string): CredentialMatch | undefined {
 
 /** An AWS secret access key or something base64-encoded within one run of token characters. */
 function findEncodedInRun(run: string, depth: number): CredentialMatch | undefined {
-  if (run.length >= 40) {
-    for (const m of run.matchAll(AWS_SECRET_ACCESS_KEY)) {
-      if (looksRandom(m[0])) return { kind: 'aws-secret-access-key', description: 'an AWS secret access key (40 characters of base64)' };
+  // Base64 segments: split at `.`, `_`, `-` and at `=` inside (an assignment), not at padding.
+  // (A loop, not String#split or a global pattern: both clone a regex per call, on the hot path.)
+  for (const segment of base64Segments(run)) {
+    if (segment.length < 16 && !(segment.length >= 12 && segment.endsWith('='))) continue;
+    if (segment.length === 40 && looksRandom(segment)) {
+      return { kind: 'aws-secret-access-key', description: 'an AWS secret access key (40 characters of base64)' };
     }
-  }
-  if (depth < 2) {
-    for (const m of run.matchAll(BASE64_BLOB)) {
-      const decoded = Buffer.from(m[0], 'base64').toString('latin1');
-      if (!PRINTABLE.test(decoded)) continue;
-      const inner = findOwn(decoded, depth + 1);
-      if (inner) return { kind: inner.kind, description: `${inner.description}, base64-encoded` };
-      if (USER_PASSWORD.test(decoded)) return { kind: 'basic-auth', description: 'a base64-encoded user:password (HTTP Basic auth)' };
-    }
+    // Hex (digests, checksums) decodes to binary, never to text.
+    if (depth >= 2 || segment.length % 4 !== 0 || HEX.test(segment) || !BASE64.test(segment)) continue;
+    const decoded = Buffer.from(segment, 'base64').toString('latin1');
+    if (!PRINTABLE.test(decoded)) continue;
+    const inner = findOwn(decoded, depth + 1);
+    if (inner) return { kind: inner.kind, description: `${inner.description}, base64-encoded` };
+    if (USER_PASSWORD.test(decoded)) return { kind: 'basic-auth', description: 'a base64-encoded user:password (HTTP Basic auth)' };
   }
   return undefined;
+}
+
+/**
+ * The matches of a global regex, without String#matchAll (which clones the regex per call: 4×
+ * slower on the synth's hot path). Not reentrant per regex: callers finish or return.
+ */
+function matches(pattern: RegExp, text: string): RegExpExecArray[] {
+  const found: RegExpExecArray[] = [];
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) found.push(m);
+  return found;
 }
 
 /** Mixed case and digits, and no path (a key, not `a/b/c/d`). */
@@ -225,7 +274,7 @@ function fromRuleSet(hit: RuleSetHit): CredentialMatch {
 export function findCredential(text: string): CredentialMatch | undefined {
   const own = findOwn(text);
   if (own) return own;
-  if (own === null || !mayMatchRuleSet(text)) return undefined;
+  if (own === null || !mayMatchRuleSet(text, lastRuns)) return undefined;
   const [hit] = scanWithRuleSet(text);
   return hit ? fromRuleSet(hit) : undefined;
 }
@@ -272,7 +321,7 @@ export function scanForCredentials(value: unknown, path: readonly PropertyKey[] 
     position++;
     const match = findOwn(text);
     if (match) hits.push({ at: position, hit: { ...match, path: [...stack] } });
-    else if (match !== null && mayMatchRuleSet(text)) pending.push({ text, path: [...stack], at: position });
+    else if (match !== null && mayMatchRuleSet(text, lastRuns)) pending.push({ text, path: [...stack], at: position });
   };
   const walk = (node: unknown, parentKey: PropertyKey | undefined) => {
     if (typeof node === 'string') {

@@ -104,12 +104,31 @@ const scanners = (presetRules as unknown as Rule[])
     return { id: rule.meta.id, anchor: ANCHORS[rule.meta.id], file: rule.create(context, {}).file };
   });
 
-// All anchors in one (case-insensitive: a superset of each).
-const ANY_ANCHOR = new RegExp(scanners.flatMap((s) => (s.anchor ? [`(?:${s.anchor.source})`] : [])).join('|'), 'i');
+/**
+ * Rules whose anchor spans more than one run of token characters (a URL's userinfo, a PEM
+ * header): their anchors are tested on the whole text, all others only on the runs.
+ */
+const TEXT_ANCHORED = new Set(['privatekey', 'basicauth', 'database-connection-string', 'npm'].map((name) => `@secretlint/secretlint-rule-${name}`));
+/** The anchors of the rules `ids` selects, as few regexes as their flags allow. */
+function union(ids: (id: string) => boolean): RegExp[] {
+  const byFlags = new Map<string, string[]>();
+  for (const { id, anchor } of scanners) {
+    if (anchor && ids(id)) byFlags.set(anchor.flags, [...(byFlags.get(anchor.flags) ?? []), `(?:${anchor.source})`]);
+  }
+  return [...byFlags].map(([flags, sources]) => new RegExp(sources.join('|'), flags));
+}
+const RUN_ANCHORS = union((id) => !TEXT_ANCHORED.has(id));
+const TEXT_ANCHORS = union((id) => TEXT_ANCHORED.has(id));
+const UNANCHORED = scanners.some((s) => s.anchor === undefined);
 
-/** Whether any rule of the set may find something in `text` (cheap). */
-export function mayMatchRuleSet(text: string): boolean {
-  return scanners.some((s) => s.anchor === undefined) || ANY_ANCHOR.test(text);
+/**
+ * Whether any rule of the set may find something in `text`, given its runs of 16+ token
+ * characters (lib/guards/credentials.ts): cheap, so that most texts never reach the rules.
+ */
+export function mayMatchRuleSet(text: string, runs: readonly string[] | undefined): boolean {
+  if (UNANCHORED) return true;
+  if (runs) for (const run of runs) for (const anchors of RUN_ANCHORS) if (anchors.test(run)) return true;
+  return TEXT_ANCHORS.some((anchors) => anchors.test(text));
 }
 
 /** Every finding of the rule set in `text`, in rule order. */

@@ -35,6 +35,7 @@ describe('finds', () => {
     ['a base64 Docker config with password', b64(JSON.stringify({ auths: { r: { username: 'ci', password: 'hunter22' } } }, null, 2)), 'docker-config'],
     ['base64 user:password', b64('ci:hunter22'), 'basic-auth'],
     ['a Basic auth header', j('Authorization: Basic ', b64('deploy:s3cr3t-pass')), 'basic-auth'],
+    ['base64 user:password after =', j('REGISTRY_AUTH=', b64('ci:hunter22')), 'basic-auth'],
     ['a base64 PEM private key', b64(PEM), 'private-key'],
     ['an OpenSSH key body without header', j('b3BlbnNzaC1rZX', 'ktdjEAAAAABG5vbmU'), 'private-key'],
     // credentials in URLs
