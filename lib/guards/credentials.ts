@@ -67,8 +67,8 @@ const AWS_ACCESS_KEY_ID = /(^|[^0-9A-Z])(AKIA|ASIA)[0-9A-Z]{16}($|[^0-9A-Z])/;
 // A secret access key: exactly 40 characters of base64 (no padding), standing alone or after `=`
 // (a segment of a run, below).
 const PRIVATE_KEY = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----/;
-// The body of an OpenSSH private key starts with base64 of "openssh-key-v1\0", with or without its header.
-const OPENSSH_KEY_BODY = /b3BlbnNzaC1rZXktdjE/;
+// The body of an OpenSSH private key starts with b3BlbnNzaC1rZXktdjE (base64 of
+// "openssh-key-v1\0"), with or without its header: findTokenInRun.
 // A Docker config.json with registry credentials: "auths" plus "auth", "password" or "identitytoken".
 const DOCKER_AUTHS = /"auths"\s*:/;
 const DOCKER_SECRET_FIELD = /"(auth|password|identitytoken|registrytoken)"\s*:\s*"[^"{]/;
@@ -194,7 +194,7 @@ function findOwn(text: string, depth = 0): CredentialMatch | undefined | null {
     const match = findEncodedInRun(run, depth);
     if (match) return match;
   }
-  if (context && SECRET_ASSIGNMENT.test(text)) return { kind: 'secret-variable', description: 'a literal value assigned to a variable whose name says it is secret (NAME=value)' };
+  if (context && text.includes('=') && SECRET_ASSIGNMENT.test(text)) return { kind: 'secret-variable', description: 'a literal value assigned to a variable whose name says it is secret (NAME=value)' };
   return undefined;
 }
 
@@ -220,10 +220,11 @@ function findTokenInRun(run: string): CredentialMatch | undefined {
     if (REGISTRATION_TOKEN.test(run)) return { kind: 'gitlab-registration-token', description: 'a GitLab runner registration token (GR1348941…)' };
     for (const { pattern, match } of OTHER_GITLAB_TOKENS) if (pattern.test(run)) return match;
   }
-  if (AWS_ACCESS_KEY_ID.test(run)) return { kind: 'aws-access-key-id', description: 'an AWS access key ID (AKIA…/ASIA…)' };
-  if (OPENSSH_KEY_BODY.test(run)) return { kind: 'private-key', description: 'a private key (-----BEGIN … PRIVATE KEY-----)' };
-  if (JWT.test(run)) return { kind: 'jwt', description: 'a JSON Web Token (eyJ….eyJ….…)' };
-  if (NPM_TOKEN.test(run)) return { kind: 'token', description: 'an npm access token (npm_…)' };
+  // String#includes first: far cheaper than a pattern on the many runs that hold none.
+  if ((run.includes('AKIA') || run.includes('ASIA')) && AWS_ACCESS_KEY_ID.test(run)) return { kind: 'aws-access-key-id', description: 'an AWS access key ID (AKIA…/ASIA…)' };
+  if (run.includes('b3BlbnNzaC1rZXktdjE')) return { kind: 'private-key', description: 'a private key (-----BEGIN … PRIVATE KEY-----)' };
+  if (run.includes('eyJ') && JWT.test(run)) return { kind: 'jwt', description: 'a JSON Web Token (eyJ….eyJ….…)' };
+  if (run.includes('npm_') && NPM_TOKEN.test(run)) return { kind: 'token', description: 'an npm access token (npm_…)' };
   return undefined;
 }
 
