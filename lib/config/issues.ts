@@ -3,7 +3,7 @@
  * for an unknown key the closest known one.
  */
 import { z } from 'zod';
-import { findCredential, redact } from '../guards/credentials';
+import { findCredential, looksSecretName, redact } from '../guards/credentials';
 
 export interface DescribedIssue {
   readonly path: readonly PropertyKey[];
@@ -16,7 +16,7 @@ type Issue = z.core.$ZodIssue;
 
 export function describeIssue(schema: z.ZodType, issue: Issue, root: unknown): DescribedIssue[] {
   const path = issue.path;
-  const value = valueAt(root, path);
+  const value = hidden(path, valueAt(root, path));
   const got = value === undefined ? '' : `, got ${show(value)}`;
   switch (issue.code) {
     case 'unrecognized_keys':
@@ -71,7 +71,22 @@ function bound(word: string, limit: number | bigint, origin: string, inclusive?:
   }
 }
 
+/** Stands in for the value of a key that looks secret (show() prints it as is). */
+const HIDDEN = Symbol('hidden');
+
+/**
+ * A value under a key that looks secret (DB_PASSWORD, api_token, tokenSecretName) is never shown,
+ * whatever its type; only a mapping or list under a schema key (secrets:) still is.
+ */
+function hidden(path: readonly PropertyKey[], value: unknown): unknown {
+  const key = path[path.length - 1];
+  if (!looksSecretName(key)) return value;
+  if (value !== null && typeof value === 'object' && /^[a-z][A-Za-z]*$/.test(String(key))) return value;
+  return HIDDEN;
+}
+
 function sizeGot(value: unknown): string {
+  if (value === HIDDEN) return '';
   if (Array.isArray(value)) return `, got ${value.length}`;
   if (typeof value === 'string') return `, got ${show(value)} (${value.length})`;
   return value === undefined ? '' : `, got ${show(value)}`;
@@ -82,6 +97,7 @@ function article(type: string): string {
 }
 
 export function show(value: unknown): string {
+  if (value === HIDDEN) return '<redacted: the key looks secret>';
   if (typeof value === 'string') return `'${redact(value)}'`;
   const json = JSON.stringify(value);
   if (json && findCredential(json)) return redact(json);

@@ -189,13 +189,19 @@ function credentialMessage(match: CredentialMatch, tenant: unknown): string {
     case 'gitlab-token':
       return `looks like ${match.description}; the runner needs none: registry credentials go ${into(names.kanikoPushSecret)}, job credentials in GitLab CI/CD variables ${never}`;
     case 'aws-access-key-id':
+    case 'aws-secret-access-key':
       return `looks like ${match.description}; use cache.s3.auth type iamRole or podIdentity, or type staticKeys with the keys ${external ? 'in the secret store that fills' : 'in'} the Secret named by cache.s3.auth.secretName ${never}`;
     case 'private-key':
       return `looks like ${match.description}; keys go in a Secret or GitLab CI/CD variables ${never}`;
     case 'docker-config':
+    case 'basic-auth':
       return `looks like ${match.description}; put them ${into(names.kanikoPushSecret)} or an imagePullSecrets Secret ${never}`;
     case 'url-credentials':
       return `looks like ${match.description}; remove the credentials from the URL: runners authenticate with their token ${into(tokenSecret)} ${never}`;
+    case 'secret-variable':
+      return `looks like ${match.description}; reference a variable ($NAME) and set it in GitLab CI/CD variables (masked) or a Secret ${never}`;
+    default: // webhook URLs, JWTs, tokens of other services
+      return `looks like ${match.description}; it goes in GitLab CI/CD variables (masked) or a Secret ${never}`;
   }
 }
 
