@@ -6,6 +6,7 @@
  */
 import type { TenantConfig } from '../config/load';
 import { names } from './names';
+import { commentText as c, shellWord as w } from '../render/text';
 
 export type SecretType = 'Opaque' | 'kubernetes.io/dockerconfigjson';
 
@@ -130,28 +131,29 @@ export function secretSetupCommands(
   if (tenant.secrets.source === 'externalSecret') {
     const store = `${tenant.secrets.store.kind} ${tenant.secrets.store.name}`;
     return [
-      `# ${ns}: values to put in the store behind ${store} (the ExternalSecrets fill the Secrets)`,
+      `# ${c(ns)}: values to put in the store behind ${c(store)} (the ExternalSecrets fill the Secrets)`,
       ...secrets.flatMap((secret) => secret.keys.map((k) =>
-        `#   ${k.remoteRef!.key} property ${k.remoteRef!.property} -> Secret ${secret.name} key ${k.key}` +
+        `#   ${c(k.remoteRef!.key)} property ${c(k.remoteRef!.property)} -> Secret ${c(secret.name)} key ${c(k.key)}` +
         (secret.type === 'kubernetes.io/dockerconfigjson' ? ' (the whole Docker config.json)' : ''))),
     ];
   }
   const where = [...new Set(secrets.flatMap((secret) => secret.namespaces))];
-  const lines = [`# ${tenant.name}: Secrets to create in namespace${where.length === 1 ? '' : 's'} ${where.join(', ')}`];
+  // Values enter shell lines only as shell words (quoted unless plainly safe) and comments only as comment text.
+  const lines = [`# ${c(tenant.name)}: Secrets to create in namespace${where.length === 1 ? '' : 's'} ${c(where.join(', '))}`];
   for (const secret of secrets.flatMap((x) => x.namespaces.map((namespace) => ({ ...x, namespace })))) {
     const ns = secret.namespace;
     if (secret.type === 'kubernetes.io/dockerconfigjson') {
       const v = secret.name === pushSecretName ? 'REGISTRY' : shellVariable(secret.name);
-      if (secret.name !== pushSecretName) lines.push(`# ${secret.name}: job image pull credentials; use the registry the job images come from`);
+      if (secret.name !== pushSecretName) lines.push(`# ${c(secret.name)}: job image pull credentials; use the registry the job images come from`);
       lines.push(
-        `kubectl -n ${ns} create secret docker-registry ${secret.name} \\`,
-        `  --docker-server=${registryHost} --docker-username="$${v}_USERNAME" --docker-password="$${v}_PASSWORD"`,
+        `kubectl -n ${w(ns)} create secret docker-registry ${w(secret.name)} \\`,
+        `  ${w(`--docker-server=${registryHost}`)} --docker-username="$${v}_USERNAME" --docker-password="$${v}_PASSWORD"`,
       );
     } else {
       const token = secret.name === tenant.tokenSecretName;
       const variable = (key: string) => (token && !/TOKEN$/.test(shellVariable(key)) ? shellVariable(key, 'TOKEN') : shellVariable(key));
-      const literals = secret.keys.map((k) => `--from-literal=${k.key}="$${variable(k.key)}"`);
-      lines.push(`kubectl -n ${ns} create secret generic ${secret.name} \\`, `  ${literals.join(' ')}`);
+      const literals = secret.keys.map((k) => `${w(`--from-literal=${k.key}=`)}"$${variable(k.key)}"`);
+      lines.push(`kubectl -n ${w(ns)} create secret generic ${w(secret.name)} \\`, `  ${literals.join(' ')}`);
     }
   }
   return lines;

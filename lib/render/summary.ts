@@ -4,6 +4,7 @@
  */
 import type { TenantConfig } from '../config/load';
 import { Platform } from '../config/schema';
+import { markdownCell, markdownCode, markdownLink } from './text';
 
 /** What the summary shows of a tenant's synthesized objects. */
 export interface TenantSummaryFacts {
@@ -19,8 +20,6 @@ export interface ClusterSummary {
   readonly facts: Readonly<Record<string, TenantSummaryFacts>>;
 }
 
-const cell = (text: string) => text.replace(/\|/g, '\\|');
-
 export function renderSummary(clusters: readonly ClusterSummary[]): string {
   const lines = [
     '# dist/ summary',
@@ -30,9 +29,10 @@ export function renderSummary(clusters: readonly ClusterSummary[]): string {
   ];
   for (const { cluster, platform, tenants, facts } of clusters) {
     const root = cluster ? `${cluster}/` : '';
-    lines.push(`## ${cluster ? `Cluster ${cluster}` : 'Cluster'}`, '');
-    lines.push(`Architecture: ${platform.architecture.variant}${platform.architecture.variant === 'sharedNamespace' ? ` (namespace ${platform.architecture.sharedNamespace}; weaker isolation, see README)` : ''}.`, '');
-    lines.push(`GitOps: ${platform.gitops.tool === 'none' ? 'none (apply the tenant folders yourself)' : `${platform.gitops.tool}, objects in \`${root}_gitops/\``}. GitLab: ${platform.gitlab.url}.`, '');
+    // Every configuration value goes through markdownCell / markdownCode / markdownLink.
+    lines.push(`## ${cluster ? `Cluster ${markdownCell(cluster)}` : 'Cluster'}`, '');
+    lines.push(`Architecture: ${platform.architecture.variant}${platform.architecture.variant === 'sharedNamespace' ? ` (namespace ${markdownCell(platform.architecture.sharedNamespace)}; weaker isolation, see README)` : ''}.`, '');
+    lines.push(`GitOps: ${platform.gitops.tool === 'none' ? 'none (apply the tenant folders yourself)' : `${platform.gitops.tool}, objects in ${markdownCode(`${root}_gitops/`)}`}. GitLab: ${markdownCell(platform.gitlab.url)}.`, '');
     lines.push('| Tenant | Namespace | Nodes (labels / taints) | Concurrent | Runners | Cache bucket | Kaniko cache | Quota (pods, requests.cpu, limits.memory) | Secrets |');
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const t of tenants) {
@@ -43,7 +43,7 @@ export function renderSummary(clusters: readonly ClusterSummary[]): string {
       const runners = t.runners.map((r) => (r.limit > 0 ? `${r.name} (limit ${r.limit})` : r.name)).join(', ');
       const auth = t.cache.s3.auth.type;
       lines.push(`| ${[
-        `[${t.name}](${root}${t.name}/)`,
+        { link: [t.name, `${root}${t.name}/`] as const },
         namespaces.join(', '),
         `${labels} / ${taints}`,
         String(t.concurrent),
@@ -53,7 +53,7 @@ export function renderSummary(clusters: readonly ClusterSummary[]): string {
         `${hard.pods ?? '-'}, ${hard['requests.cpu'] ?? '-'}, ${hard['limits.memory'] ?? '-'}`,
         `${t.secrets.source === 'externalSecret' ? `ExternalSecrets from ${t.secrets.store.kind} ${t.secrets.store.name}` : 'existing'}: ` +
           `tokens in ${t.tokenSecretName} (${t.runners.map((r) => r.tokenSecretKey ?? r.name).join(', ')})`,
-      ].map(cell).join(' | ')} |`);
+      ].map((value) => (typeof value === 'string' ? markdownCell(value) : markdownLink(...value.link))).join(' | ')} |`);
     }
     lines.push('');
   }
