@@ -37,7 +37,9 @@ export function formatKeyPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out ? `.${String(segment)}` : String(segment);
+    // A key may come from a hostile file: control characters are escaped so the line stays one line.
+    // eslint-disable-next-line no-control-regex
+    else out += (out ? '.' : '') + String(segment).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   }
   return out;
 }

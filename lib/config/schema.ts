@@ -40,7 +40,11 @@ const IPV4 = /^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9
 /** An IPv4 CIDR block, as NetworkPolicy `ipBlock.cidr` takes it. */
 export const cidr = z.string().superRefine((value, ctx) => {
   if (CIDR_V4.test(value)) return;
-  const hint = IPV4.test(value) ? `; did you mean '${value}/32'?` : ' (such as 203.0.113.10/32)';
+  const hint = IPV4.test(value)
+    ? `; did you mean '${value}/32'?`
+    : value.includes(':')
+      ? ': IPv6 blocks are not accepted, so job pods get no IPv6 egress at all (which keeps fd00:ec2::254 and fe80::/10 out of reach)'
+      : ' (such as 203.0.113.10/32)';
   ctx.addIssue({ code: 'custom', message: `must be an IPv4 CIDR, got '${value}'${hint}` });
 });
 
