@@ -14,6 +14,7 @@ import { describeIssue } from './issues';
 import { tenantLayout } from '../model/layout';
 import { cacheRegistryHost, names } from '../model/names';
 import { CredentialMatch, findCredential, scanForCredentials } from '../guards/credentials';
+import { checkAcrossClusters } from './isolation-rules';
 
 /** A tenant as the constructs consume it: validated, defaults applied, derived values resolved. */
 export interface TenantConfig extends Tenant {
@@ -127,6 +128,8 @@ export function loadClusters(configDir: string, options: LoadOptions = {}): Clus
       problems.push(...error.problems);
     }
   }
+  // Bucket names and external cache repos are global: unique across every cluster, too.
+  if (problems.length === 0) problems.push(...checkAcrossClusters(clusters, options.displayBase ?? process.cwd()));
   if (problems.length > 0) throw new ConfigError(problems);
   return clusters;
 }
