@@ -75,7 +75,7 @@ export function tenantYaml(index: number): string {
     default:
       lines.push(`    auth: { type: staticKeys, secretName: ${name}-s3 }`);
   }
-  if (index % 5 === 0) lines.push('  kaniko:', `    repo: registry.local/cache/${name}`);
+  if (index % 5 === 0) lines.push('  kaniko:', `    repo: registry.local/${name}/kaniko-cache`);
   if (index % 6 === 2) lines.push('egress:', '  extra:', `    - { cidr: 10.50.${index % 256}.0/24, ports: [443, 8081], description: artifact proxy }`);
   if (index % 8 === 5) lines.push('quota:', '  servicesPerJob: 2', '  hard: { pods: "40" }');
   return `${lines.join('\n')}\n`;

@@ -34,7 +34,7 @@ export function writeConfig(tenants: readonly TenantFixture[], s3: Record<string
   fs.mkdirSync(path.join(dir, 'tenants'));
   const platform = {
     gitlab: { url: 'https://gitlab.example.com', egressCidrs: ['203.0.113.10/32'] },
-    kubernetes: { apiServerCidrs: ['192.0.2.10/32'] },
+    kubernetes: { apiServerCidrs: ['192.0.2.10/32'], clusterCidrs: ['10.244.0.0/16', '10.96.0.0/12'] },
     s3: { region: 'eu-central-1', egressCidrs: ['198.51.100.0/24'], ...s3 },
     registry: { host: 'registry.local', egressCidrs: ['198.51.100.20/32'] },
   };
