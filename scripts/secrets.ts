@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { loadClusters } from '../lib/config/load';
 import { ConfigError } from '../lib/config/errors';
 import { tenantLayout } from '../lib/model/layout';
-import { secretSetupCommands } from '../lib/model/secrets';
+import { secretSetupCommands } from '../lib/render/secret-commands';
 
 export const USAGE = `usage: npm run --silent secrets -- [--config DIR] [--cluster NAME] [TENANT ...]
 

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { findCredential, scanForCredentials } from '../lib/guards/credentials';
-import { secretSetupCommands } from '../lib/model/secrets';
+import { secretSetupCommands } from '../lib/render/secret-commands';
 import { ManifestObject, secretMaterialIn, synthesizeTenant, toYaml } from '../lib/synth/engine';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
 import { runSecretCommands } from './support/run-secret-commands';

@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../config/errors';
+import { ConfigError, OutputLimitError } from '../config/errors';
 import { loadClusters } from '../config/load';
 import { SecretMaterialError } from '../guards/secret-material';
 import { architectureWarnings } from '../model/layout';
@@ -43,6 +43,7 @@ const MAX_JOBS = 64;
 function refusal(error: unknown): string | undefined {
   const known =
     error instanceof ConfigError ||
+    error instanceof OutputLimitError ||
     error instanceof RemovalRefusedError ||
     error instanceof SecretMaterialError ||
     error instanceof OutputLockedError ||

@@ -98,10 +98,25 @@ function article(type: string): string {
 
 export function show(value: unknown): string {
   if (value === HIDDEN) return '<redacted: the key looks secret>';
-  if (typeof value === 'string') return `'${redact(value)}'`;
+  // Control characters are escaped so a hostile value can neither break the one-line message
+  // format nor forge further lines in a CI log; very long values are cut.
+  if (typeof value === 'string') return `'${escapeControl(truncate(redact(value), 200))}'`;
   const json = JSON.stringify(value);
   if (json && findCredential(json)) return redact(json);
   return json && json.length > 60 ? `${json.slice(0, 57)}...` : String(json);
+}
+
+/** `\n`, `\t`, … and other control characters as escapes: a message is always one line. */
+export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
 export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

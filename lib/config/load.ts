@@ -8,24 +8,14 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { checkPlatform, checkTenants } from './rules';
 import { ConfigError, ConfigProblem, formatKeyPath } from './errors';
-import { Platform, PlatformSchema, TenantSchema } from './schema';
+import { PlatformSchema, TenantSchema } from './schema';
 import { fileKind, hasPath, problemAt, readSource, SourceFile } from './source';
 import { describeIssue } from './issues';
 import { names } from '../model/names';
-import { resolveTenant, TenantConfig } from '../model/resolve';
+import { ClusterConfig, LoadedConfig, resolveTenant, TenantConfig } from '../model/resolve';
 import { CredentialMatch, findCredential, scanForCredentials } from '../guards/credentials';
+import { checkAcrossClusters } from './isolation-rules';
 
-
-export interface LoadedConfig {
-  readonly platform: Platform;
-  /** Sorted by name, so output order never depends on the file system. */
-  readonly tenants: readonly TenantConfig[];
-}
-
-/** One cluster's configuration; `cluster` is unset for the single-cluster layout. */
-export interface ClusterConfig extends LoadedConfig {
-  readonly cluster?: string;
-}
 
 export interface LoadOptions {
   /** How file names are printed; default: relative to the working directory. */
@@ -142,6 +132,8 @@ export function loadClusters(configDir: string, options: LoadOptions = {}): Clus
       problems.push(...error.problems);
     }
   }
+  // Bucket names and external cache repos are global: unique across every cluster, too.
+  if (problems.length === 0) problems.push(...checkAcrossClusters(clusters, options.displayBase ?? process.cwd()));
   if (problems.length > 0) throw new ConfigError(problems);
   return clusters;
 }

@@ -40,7 +40,11 @@ const IPV4 = /^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9
 /** An IPv4 CIDR block, as NetworkPolicy `ipBlock.cidr` takes it. */
 export const cidr = z.string().superRefine((value, ctx) => {
   if (CIDR_V4.test(value)) return;
-  const hint = IPV4.test(value) ? `; did you mean '${value}/32'?` : ' (such as 203.0.113.10/32)';
+  const hint = IPV4.test(value)
+    ? `; did you mean '${value}/32'?`
+    : value.includes(':')
+      ? ': IPv6 blocks are not accepted, so job pods get no IPv6 egress at all (which keeps fd00:ec2::254 and fe80::/10 out of reach)'
+      : ' (such as 203.0.113.10/32)';
   ctx.addIssue({ code: 'custom', message: `must be an IPv4 CIDR, got '${value}'${hint}` });
 });
 
@@ -65,21 +69,88 @@ export const labelValue = z
   });
 export const labels = z.record(labelKey, labelValue);
 
+// Image references, exactly the grammar of github.com/distribution/reference (regexp.go):
+//   reference := name [ ":" tag ] [ "@" digest ];  name := [domain '/'] remote-name
+// Values that reach text (the CI template, dist/README.md, config.toml) are validated as what they
+// are, so no newline, quote, `$(…)` or `|` can ever get through.
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
+const REMOTE_NAME = `${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+/** `domain/path` only (a repository, no tag or digest), with the domain required. */
+export const REPOSITORY_WITH_DOMAIN = new RegExp(`^(${DOMAIN})/(${REMOTE_NAME})$`);
+/** A full reference: optional domain, path, optional tag, optional digest. */
+export const IMAGE_REFERENCE = new RegExp(`^(?:${DOMAIN}/)?${REMOTE_NAME}(?::${TAG})?(?:@${DIGEST})?$`);
+/** distribution/reference: the name part is at most 255 characters. */
+export const IMAGE_NAME_MAX = 255;
+const imageNameLength = (ref: string) => ref.replace(/@.*$/, '').replace(/:[\w][\w.-]{0,127}$/, '').length <= IMAGE_NAME_MAX;
+
+/** An image reference a job or runner uses (tag optional, as in `.gitlab-ci.yml`). */
+export const imageReference = z
+  .string()
+  .regex(IMAGE_REFERENCE, { message: 'must be an image reference (distribution reference grammar: [domain/]path[:tag][@digest], such as alpine:3.22)' })
+  .refine(imageNameLength, { message: `must have an image name of at most ${IMAGE_NAME_MAX} characters` });
+
+/** A registry repository such as registry.example.com/group/cache: domain and path, no tag or digest. */
+export const imageRepository = z
+  .string()
+  .regex(REPOSITORY_WITH_DOMAIN, { message: 'must be a registry repository domain/path such as registry.example.com/group/cache (distribution reference grammar, no tag or digest)' })
+  .max(IMAGE_NAME_MAX, { message: `must be at most ${IMAGE_NAME_MAX} characters` });
+
 // An image reference with a registry/repository and a tag or digest: unpinned images are errors,
 // because `dist/` must say exactly what runs.
-const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 export const pinnedImage = z
   .string()
-  .regex(IMAGE_REF, { message: 'must be an image reference such as registry.example.com/group/image:1.2.3' })
+  .regex(IMAGE_REFERENCE, { message: 'must be an image reference such as registry.example.com/group/image:1.2.3' })
   .refine((ref) => /@sha256:/.test(ref) || /:[\w][\w.-]*$/.test(ref.split('/').pop() ?? ''), {
     message: 'must be pinned to a tag or digest',
   })
   .refine((ref) => !/:latest$/.test(ref), { message: 'must not use the mutable tag latest' });
 
-/** Any image reference a job may name (tags optional, as in `.gitlab-ci.yml`). Wildcards allowed. */
-const imagePattern = z.string().min(1);
+/**
+ * An allowed_images / allowed_services pattern: an image reference in which `*` and `**` may stand
+ * for any part (gitlab-runner matches them with doublestar globs).
+ */
+const imagePattern = z
+  .string()
+  .min(1)
+  .max(IMAGE_NAME_MAX + 200)
+  .regex(/^[A-Za-z0-9*][A-Za-z0-9._:/@*\[\]-]*$/, {
+    message: 'must be an image reference or pattern: letters, digits and . _ - : / @ [ ], with * as a wildcard',
+  });
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)' });
+const envName = z
+  .string()
+  .max(255, { message: 'must be at most 255 characters' })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)' });
+
+/** Limits that bound config.toml (a ConfigMap: at most 1 MiB) and keep every check linear. */
+export const LIMITS = {
+  runners: 50,
+  environmentEntries: 200,
+  environmentValueLength: 4096,
+  imagePatterns: 200,
+  egressExtra: 100,
+  nodeLabels: 20,
+  taints: 20,
+  imagePullSecrets: 50,
+} as const;
+
+/** One line of free text (a description): printable, no control characters, no Markdown/shell metacharacters. */
+const description = z
+  .string()
+  .max(200, { message: 'must be at most 200 characters' })
+  .regex(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029`|$\\<>]*$/, {
+    message: 'must be one line of text without control characters, `, |, $, \\, < or >',
+  });
+
+/** A Kubernetes Secret data key: https://kubernetes.io/docs/concepts/configuration/secret/#restriction-names-data */
+export const secretKey = z
+  .string()
+  .max(253, { message: 'must be at most 253 characters' })
+  .regex(/^[-._a-zA-Z0-9]+$/, { message: 'must be a Secret key: letters, digits, -, _ and . (no spaces or newlines)' });
 
 // ---------------------------------------------------------------------------------------------
 // Resources
@@ -133,23 +204,37 @@ export const DEFAULT_MANAGER_RESOURCES: ResourceDefaults = {
 // Tenant
 // ---------------------------------------------------------------------------------------------
 
+/** ResourceQuota resource names a tenant may set: https://kubernetes.io/docs/concepts/policy/resource-quotas/ */
+export const QUOTA_KEYS = [
+  'pods', 'cpu', 'memory', 'ephemeral-storage',
+  'requests.cpu', 'requests.memory', 'requests.ephemeral-storage', 'requests.storage',
+  'limits.cpu', 'limits.memory', 'limits.ephemeral-storage',
+  'services', 'services.loadbalancers', 'services.nodeports',
+  'configmaps', 'secrets', 'persistentvolumeclaims', 'replicationcontrollers', 'resourcequotas',
+] as const;
+const quotaKey = z.string().refine(
+  (key) => (QUOTA_KEYS as readonly string[]).includes(key) || /^count\/[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(key),
+  { message: `must be a ResourceQuota resource name (${QUOTA_KEYS.join(', ')}, or count/<resource>[.<group>])` },
+);
+
 const PULL_POLICY = z.enum(['always', 'if-not-present', 'never']);
 
 export const RunnerSchema = z
   .strictObject({
     name: dnsLabel(40).describe('Runner name: the [[runners]] name, the cache path cache/<name> and the default token key'),
-    tokenSecretKey: z
-      .string()
-      .regex(/^[-._a-zA-Z0-9]+$/, { message: 'must be a Secret key: letters, digits, -, _ and .' })
+    tokenSecretKey: secretKey
       .optional()
       .describe('Key of the runner authentication token in the tenant token Secret (default: the runner name)'),
-    image: imagePattern.default('alpine:3.22').describe('Default job image when .gitlab-ci.yml names none'),
+    image: imageReference.default('alpine:3.22').describe('Default job image when .gitlab-ci.yml names none'),
     limit: z.number().int().min(0).max(1000).default(0).describe('Jobs this runner handles at once; 0 means only the tenant concurrent bounds it'),
     pollTimeoutSeconds: z.number().int().min(30).max(3600).default(180).describe('poll_timeout: how long to wait for a job pod to start'),
     pullPolicy: z.array(PULL_POLICY).min(1).default(['if-not-present']).describe('pull_policy; jobs may only choose among these (allowed_pull_policies)'),
-    allowedImages: z.array(imagePattern).default([]).describe('allowed_images; empty allows any image'),
-    allowedServices: z.array(imagePattern).default([]).describe('allowed_services; empty allows any service image'),
-    environment: z.record(envName, z.string()).default({}).describe('Extra environment for every job of this runner (no secrets: use CI/CD variables)'),
+    allowedImages: z.array(imagePattern).max(LIMITS.imagePatterns).default([]).describe('allowed_images; empty allows any image'),
+    allowedServices: z.array(imagePattern).max(LIMITS.imagePatterns).default([]).describe('allowed_services; empty allows any service image'),
+    environment: z
+      .record(envName, z.string().max(LIMITS.environmentValueLength, { message: `must be at most ${LIMITS.environmentValueLength} characters` }))
+      .refine((env) => Object.keys(env).length <= LIMITS.environmentEntries, { message: `must have at most ${LIMITS.environmentEntries} variables` })
+      .default({}).describe('Extra environment for every job of this runner (no secrets: use CI/CD variables)'),
     resources: z
       .strictObject({
         build: containerResources(DEFAULT_BUILD_RESOURCES).describe('Build container: the job image running the script'),
@@ -162,7 +247,10 @@ export const RunnerSchema = z
 
 const taint = z.strictObject({
   key: labelKey.describe('Taint key'),
-  value: labelValue.optional().describe('Taint value (unset for a taint without value)'),
+  // Required: a toleration without value (operator Exists) tolerates every tenant's taint of this key.
+  value: labelValue
+    .refine((v) => v !== '', { message: 'must not be empty: a toleration without value tolerates every node with this taint key' })
+    .describe('Taint value (required: pods tolerate exactly key=value)'),
   effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).describe('Taint effect'),
 });
 
@@ -178,8 +266,8 @@ const s3Auth = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('staticKeys').describe('Access keys from an existing Secret (MinIO, Ceph)'),
     secretName: dnsLabel(253).describe('Secret in the tenant namespace holding the access keys'),
-    accessKeyIdKey: z.string().default('AWS_ACCESS_KEY_ID').describe('Key of the access key ID in that Secret'),
-    secretAccessKeyKey: z.string().default('AWS_SECRET_ACCESS_KEY').describe('Key of the secret access key in that Secret'),
+    accessKeyIdKey: secretKey.default('AWS_ACCESS_KEY_ID').describe('Key of the access key ID in that Secret'),
+    secretAccessKeyKey: secretKey.default('AWS_SECRET_ACCESS_KEY').describe('Key of the secret access key in that Secret'),
   }),
 ]);
 
@@ -195,8 +283,9 @@ const objectName = z
     message: "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'",
   });
 
-const remoteKey = z.string().regex(/^\S+$/, { message: 'must be a non-empty remote key without spaces' });
-const remoteProperty = z.string().regex(/^\S+$/, { message: 'must be a non-empty property name without spaces' });
+// Printed by `npm run secrets` and written to ExternalSecrets: visible characters only.
+const remoteKey = z.string().max(512).regex(/^[A-Za-z0-9._\/:+=@-]+$/, { message: 'must be a remote key: letters, digits and . _ / : + = @ - (no spaces, quotes or newlines)' });
+const remoteProperty = z.string().max(253).regex(/^[A-Za-z0-9._\/:+=@-]+$/, { message: 'must be a property name: letters, digits and . _ / : + = @ - (no spaces, quotes or newlines)' });
 
 /** Where a `kubernetes.io/dockerconfigjson` Secret's content lives: one remote value holding the whole Docker config.json. */
 const dockerConfigRemoteRef = z
@@ -259,27 +348,35 @@ export const TenantSchema = z.strictObject({
   nodes: z.strictObject({
     labels: labels
       .refine((value) => Object.keys(value).length > 0, { message: 'must name at least one label' })
+      .refine((value) => Object.keys(value).length <= LIMITS.nodeLabels, { message: `must have at most ${LIMITS.nodeLabels} labels` })
       .describe('Labels of the tenant nodes; job and manager pods get them as nodeSelector'),
-    taints: z.array(taint).default([]).describe('Taints of the tenant nodes; pods tolerate exactly these'),
+    taints: z.array(taint).max(LIMITS.taints).default([]).describe('Taints of the tenant nodes; pods tolerate exactly these'),
     allowUntainted: z.boolean().default(false).describe('Accept nodes without taints (other workloads could share them)'),
     maxNodes: z.number().int().min(1).max(1000).default(1).describe('daemonSet variant: nodes in the pool; each runs a manager with its own concurrent, and the quota allows all of them'),
   }).describe('The nodes reserved for this tenant (labelled and tainted for it alone)'),
   separateBuildNamespace: z.boolean().optional().describe('Overrides architecture.separateBuildNamespace for this tenant'),
   tokenSecretName: dnsLabel(253).optional().describe('Existing Secret with one runner token per key (default gitlab-runner-tokens; <tenant>-gitlab-runner-tokens in the sharedNamespace variant)'),
-  runners: z.array(RunnerSchema).min(1).describe('The tenant\'s runners: one [[runners]] section each, registered in GitLab with its own token'),
+  runners: z.array(RunnerSchema).min(1).max(LIMITS.runners).describe('The tenant\'s runners: one [[runners]] section each, registered in GitLab with its own token'),
   secrets: SecretsSchema.describe('Where the runner token, registry push and static S3 key Secrets come from: existing (default) or externalSecret'),
   imagePullSecrets: z
     .array(objectName)
+    .max(LIMITS.imagePullSecrets)
     .default([])
     .describe('kubernetes.io/dockerconfigjson Secrets job pods pull their images with (config.toml image_pull_secrets)'),
   cache: z.strictObject({
     s3: z.strictObject({
-      bucket: z.string().describe('Bucket for the runner distributed cache (cache/<runner>/ prefixes)'),
+      bucket: z.string().max(63).describe('Bucket for the runner distributed cache (cache/<runner>/ prefixes)'),
       auth: s3Auth.describe('How the runner manager reaches S3: iamRole (IRSA), podIdentity or staticKeys from an existing Secret'),
       encryption: z
         .strictObject({
           type: z.enum(['S3', 'KMS']).default('S3').describe('S3 (SSE-S3) or KMS (SSE-KMS with an S3 Bucket Key)'),
-          kmsKeyId: z.string().optional().describe('KMS key ID or ARN (required with type KMS; aliases are rejected)'),
+          kmsKeyId: z
+            .string()
+            .max(2048)
+            // Reaches config.toml and the IAM policy as data; the policy command refuses aliases with its own message.
+            .regex(/^[A-Za-z0-9:/_+=.@-]+$/, { message: 'must be a KMS key id or ARN: letters, digits and : / _ + = . @ - (no spaces, quotes or newlines)' })
+            .optional()
+            .describe('KMS key ID or ARN (required with type KMS; aliases are rejected)'),
         })
         .prefault({})
         .describe('Default encryption of the bucket (bucket setup) and of the cache registry storage'),
@@ -298,8 +395,7 @@ export const TenantSchema = z.strictObject({
           .enum(['registry', 's3'])
           .default('registry')
           .describe('Where Kaniko layers are cached: registry (an external registry repository) or s3 (a cache registry in the tenant namespace storing in s3://<bucket>/layers/)'),
-        repo: z
-          .string()
+        repo: imageRepository
           .optional()
           .describe('mode registry only: registry repository Kaniko uses as --cache-repo (default <registry.host>/<tenant>/cache)'),
       })
@@ -311,12 +407,13 @@ export const TenantSchema = z.strictObject({
       extra: z
         .array(
           z.strictObject({
-            cidr: cidr.describe('Destination addresses, an IPv4 CIDR outside kubernetes.clusterCidrs'),
-            ports: z.array(port).min(1).default([443]).describe('Destination ports'),
+            cidr: cidr.describe('Destination addresses, an IPv4 CIDR outside kubernetes.clusterCidrs (wider blocks get the cluster networks as except)'),
+            ports: z.array(port).min(1).max(20).default([443]).describe('Destination ports'),
             protocol: z.enum(['TCP', 'UDP']).default('TCP').describe('Protocol of the ports'),
-            description: z.string().optional().describe('A note for reviewers of config/ (not written to dist/)'),
+            description: description.optional().describe('A note for reviewers of config/ (one line; shown in the tenant summary)'),
           }),
         )
+        .max(LIMITS.egressExtra)
         .default([])
         .describe('Extra destinations job pods may reach (artifact proxies, package mirrors)'),
     })
@@ -325,7 +422,10 @@ export const TenantSchema = z.strictObject({
   quota: z
     .strictObject({
       servicesPerJob: z.number().int().min(0).max(10).default(1).describe('Service containers budgeted per job in the ResourceQuota'),
-      hard: z.record(z.string(), quantity).default({}).describe('ResourceQuota entries that replace the computed ones'),
+      hard: z
+        .record(quotaKey, quantity)
+        .default({})
+        .describe('ResourceQuota entries that replace the computed ones (standard resource names, count/<resource>; services.loadbalancers and services.nodeports stay 0)'),
     })
     .prefault({})
     .describe('The tenant\'s ResourceQuota, computed from concurrent and the largest job'),
@@ -340,8 +440,38 @@ export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runne
 export const DEFAULT_KANIKO_IMAGE = 'ghcr.io/osscontainertools/kaniko:v1.28.3-debug';
 export const DEFAULT_CACHE_REGISTRY_IMAGE = 'docker.io/library/registry:3.0.0';
 
-const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an https:// URL' });
-const endpointUrl = z.string().regex(/^https?:\/\/[^\s/]+\/?$/, { message: 'must be an http(s):// URL without a path' });
+// URLs reach config.toml, dist/README.md and GitOps objects: a host that is a DNS name or an IP,
+// an optional port, and a path of unreserved characters only (no quotes, $, `, |, spaces).
+const URL_HOST = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]{1,5})?`;
+const URL_PATH = '(?:/[A-Za-z0-9._~%/-]*)?';
+const httpsUrl = z
+  .string()
+  .max(2048)
+  .regex(new RegExp(`^https://${URL_HOST}${URL_PATH}$`), { message: 'must be an https:// URL: host[:port][/path], path of letters, digits and . _ ~ % / -' });
+const endpointUrl = z
+  .string()
+  .max(2048)
+  .regex(new RegExp(`^https?://${URL_HOST}/?$`), { message: 'must be an http(s):// URL without a path' });
+/** A Git URL as Argo CD / Flux take it: https://, ssh:// or scp-like git@host:path. */
+const gitUrl = z
+  .string()
+  .max(2048)
+  .regex(new RegExp(`^(?:(?:https|ssh)://(?:[A-Za-z0-9._-]+@)?${URL_HOST}${URL_PATH}|[A-Za-z0-9._-]+@${URL_HOST.replace('(?::[0-9]{1,5})?', '')}:[A-Za-z0-9._~%/-]+)$`), {
+    message: 'must be a Git URL: https://host/path, ssh://[user@]host/path or user@host:path (no credentials, spaces or quotes)',
+  });
+/** A Git branch name (git check-ref-format, restricted to common characters). */
+const gitRevision = z
+  .string()
+  .max(255)
+  .regex(/^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*\/$)(?!.*\.lock$)[A-Za-z0-9._\/-]+$/, { message: 'must be a Git branch name: letters, digits and . _ / - (no .., //, leading or trailing /)' });
+/** A relative path inside the repository: segments of [A-Za-z0-9._-], no `..`. */
+const relativePath = z
+  .string()
+  .max(1024)
+  .regex(/^(?!\.\.?(\/|$))(?!.*\/\.\.?(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'must be a relative path without leading or trailing /, . or .. segments (letters, digits, . _ -)' });
+
+/** A label key prefix (`example.com/`) or a whole key, as `nodes.allowedLabelPrefixes` lists them. */
+const labelPrefix = z.string().max(254).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/?$/, { message: 'must be a label key prefix such as topology.kubernetes.io/' });
 
 export const PlatformSchema = z.strictObject({
   gitlab: z.strictObject({
@@ -353,8 +483,8 @@ export const PlatformSchema = z.strictObject({
     apiServerPorts: z.array(port).min(1).default([443, 6443]).describe('API server endpoint ports (NetworkPolicies see the endpoint port, not the Service port)'),
     clusterCidrs: z
       .array(cidr)
-      .default([])
-      .describe('Pod and Service networks (IPv4 CIDRs) of the cluster; no egress rule may overlap them (it would open other tenants\' pods)'),
+      .min(1, { message: 'must list the pod, Service and node networks of the cluster: without them no egress rule can be checked against the cluster, and wide ipBlocks could not except it' })
+      .describe('Pod, Service and node networks of the cluster (required): no egress rule may point into them, and wider egress ipBlocks except them'),
     dns: z
       .strictObject({
         namespace: dnsLabel().default('kube-system').describe('Namespace of the cluster DNS pods'),
@@ -464,9 +594,9 @@ export const PlatformSchema = z.strictObject({
   gitops: z
     .strictObject({
       tool: z.enum(['argocd', 'flux', 'none']).default('none').describe('Which GitOps objects to write to dist/_gitops/'),
-      repoUrl: z.string().min(1).optional().describe('Git URL of this repository as Argo CD / Flux reach it (required unless tool is none)'),
-      revision: z.string().min(1).default('main').describe('Branch Argo CD / Flux follow'),
-      distPath: z.string().regex(/^[^/].*[^/]$|^[^/]$/, { message: 'must be a relative path without leading or trailing /' }).default('dist').describe('Path of dist/ inside the repository'),
+      repoUrl: gitUrl.optional().describe('Git URL of this repository as Argo CD / Flux reach it (required unless tool is none)'),
+      revision: gitRevision.default('main').describe('Branch Argo CD / Flux follow'),
+      distPath: relativePath.default('dist').describe('Path of dist/ inside the repository'),
       argocd: z
         .strictObject({
           namespace: dnsLabel().default('argocd').describe('Namespace of Argo CD, where the Applications and the AppProject go'),
@@ -499,6 +629,31 @@ export const PlatformSchema = z.strictObject({
     })
     .prefault({})
     .describe('GitOps delivery: Argo CD Applications or Flux Kustomizations pointing at dist/'),
+  nodes: z
+    .strictObject({
+      tenantLabelKey: labelKey
+        .default('tenant')
+        .describe('Label (and taint) key that identifies a tenant\'s nodes; every tenant selects and tolerates <key>=<its value>. node-restriction.kubernetes.io/tenant is the safest choice (kubelets cannot set it)'),
+      tenantLabelValues: z
+        .record(dnsLabel(40), labelValue)
+        .default({})
+        .describe('Value of tenantLabelKey per tenant when it is not the tenant name (tenant name -> value); values must be unique'),
+      allowedLabelPrefixes: z
+        .array(labelPrefix)
+        .default([])
+        .describe('Well-known label/taint key prefixes tenants may use anyway (e.g. topology.kubernetes.io/); kubernetes.io/, k8s.io/ and cloud provider prefixes are refused otherwise'),
+    })
+    .prefault({})
+    .describe('How tenants\' nodes are identified'),
+  tenants: z
+    .strictObject({
+      allowNamespaces: z
+        .array(dnsLabel(40))
+        .default([])
+        .describe('Tenant names accepted even though they are on the list of well-known add-on namespaces (README, Rules)'),
+    })
+    .prefault({})
+    .describe('Platform-wide rules for tenant names'),
   defaults: z
     .record(z.string(), z.unknown())
     .default({})

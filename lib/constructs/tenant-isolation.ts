@@ -6,6 +6,7 @@ import { NAMESPACE_NAME_LABEL, podSelectorLabels, tenantLabels } from '../model/
 import { TenantLayout } from '../model/layout';
 import { ObjectNames, networkPolicyName } from '../model/names';
 import { formatCpu, formatMemory, parseQuantity } from '../config/quantity';
+import { exceptsFor, LINK_LOCAL_CIDRS } from '../model/network';
 
 /** Port of the runner manager's Prometheus endpoint (`listen_address`). */
 export const METRICS_PORT = 9252;
@@ -23,24 +24,20 @@ export class TenantScheduling {
     return sortedRecord(this.nodes.labels);
   }
 
-  /** Pod `tolerations`: exactly the tenant's taints, nothing broader. */
+  /**
+   * Pod `tolerations`: exactly the tenant's taints, nothing broader. Always operator Equal: a
+   * taint value is required, since `Exists` would tolerate every tenant's taint of that key.
+   */
   public get tolerations(): k8s.Toleration[] {
-    return this.nodes.taints.map((taint) =>
-      taint.value === undefined
-        ? { key: taint.key, operator: 'Exists', effect: taint.effect }
-        : { key: taint.key, operator: 'Equal', value: taint.value, effect: taint.effect },
-    );
+    return this.nodes.taints.map((taint) => ({ key: taint.key, operator: 'Equal', value: taint.value, effect: taint.effect }));
   }
 
   /**
-   * config.toml `node_tolerations`: `"key=value" = "Effect"` (operator Equal) or `"key" = "Effect"`
-   * (operator Exists), as the Kubernetes executor parses them
-   * (https://docs.gitlab.com/runner/executors/kubernetes/#configure-pod-tolerations).
+   * config.toml `node_tolerations`: `"key=value" = "Effect"` (operator Equal), as the Kubernetes
+   * executor parses them (https://docs.gitlab.com/runner/executors/kubernetes/#configure-pod-tolerations).
    */
   public get runnerNodeTolerations(): Record<string, string> {
-    return Object.fromEntries(
-      this.nodes.taints.map((taint) => [taint.value === undefined ? taint.key : `${taint.key}=${taint.value}`, taint.effect]),
-    );
+    return Object.fromEntries(this.nodes.taints.map((taint) => [`${taint.key}=${taint.value}`, taint.effect]));
   }
 }
 
@@ -122,8 +119,10 @@ export class TenantIsolation extends Construct {
       new k8s.KubeNetworkPolicy(this, id, { metadata: { name: networkPolicyName(this.names, name), namespace }, spec });
     const manager = { matchLabels: podSelectorLabels(tenant.name, 'manager') };
     const jobs = { matchLabels: podSelectorLabels(tenant.name, 'job') };
-    const gitlab = egressTo(platform.gitlab.egressCidrs, [httpsPort(platform.gitlab.url)]);
-    const s3 = egressTo(platform.s3.egressCidrs, platform.s3.egressPorts);
+    // Every ipBlock excepts the cluster networks, link-local and the API server where it contains them.
+    const blocked = blockedRanges(platform);
+    const gitlab = egressTo(platform.gitlab.egressCidrs, [httpsPort(platform.gitlab.url)], 'TCP', blocked);
+    const s3 = egressTo(platform.s3.egressCidrs, platform.s3.egressPorts, 'TCP', blocked);
 
     for (const [i, namespace] of this.ownNamespaces.entries()) {
       const suffix = i === 0 ? '' : 'Build';
@@ -136,7 +135,7 @@ export class TenantIsolation extends Construct {
       podSelector: manager,
       policyTypes: ['Egress'],
       egress: [
-        gitlab, egressTo(platform.kubernetes.apiServerCidrs, platform.kubernetes.apiServerPorts), s3,
+        gitlab, egressTo(platform.kubernetes.apiServerCidrs, platform.kubernetes.apiServerPorts, 'TCP', blockedRanges(platform, false)), s3,
         // EKS Pod Identity: the SDK fetches credentials from the node's Pod Identity Agent
         // (link-local, port 80), which the default deny would block.
         // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html
@@ -149,9 +148,9 @@ export class TenantIsolation extends Construct {
       policyTypes: ['Egress'],
       egress: [
         gitlab,
-        egressTo(platform.registry.egressCidrs, platform.registry.egressPorts),
+        egressTo(platform.registry.egressCidrs, platform.registry.egressPorts, 'TCP', blocked),
         s3,
-        ...tenant.egress.extra.map((extra) => egressTo([extra.cidr], extra.ports, extra.protocol)),
+        ...tenant.egress.extra.map((extra) => egressTo([extra.cidr], extra.ports, extra.protocol, blocked)),
       ],
     });
     // GitLab never calls into the cluster (runners poll); the only ingress is Prometheus scraping.
@@ -304,10 +303,25 @@ function addQuotas(a: Record<string, string>, b: Record<string, string>): Record
 /** Address of the EKS Pod Identity Agent on every node (AWS_CONTAINER_CREDENTIALS_FULL_URI). */
 export const EKS_POD_IDENTITY_AGENT_CIDR = '169.254.170.23/32';
 
-/** An egress rule to these CIDRs on these ports (one protocol). */
-export function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP'): k8s.NetworkPolicyEgressRule {
+/**
+ * Address ranges no ipBlock of a tenant's pods may include: the cluster's pod, Service and node
+ * networks (other tenants' pods, kubelets), link-local (cloud metadata, Pod Identity Agent) and,
+ * unless the rule is the manager's own API server rule, the API server endpoints.
+ */
+export function blockedRanges(platform: Platform, apiServer = true): string[] {
+  return [...platform.kubernetes.clusterCidrs, ...LINK_LOCAL_CIDRS, ...(apiServer ? platform.kubernetes.apiServerCidrs : [])];
+}
+
+/**
+ * An egress rule to these CIDRs on these ports (one protocol). A block that contains any of
+ * `excluded` gets it as `except` (the rules refuse blocks that lie inside an excluded range).
+ */
+export function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP', excluded: readonly string[] = []): k8s.NetworkPolicyEgressRule {
   return {
-    to: cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+    to: cidrs.map((cidr) => {
+      const except = exceptsFor(cidr, excluded);
+      return { ipBlock: except.length > 0 ? { cidr, except } : { cidr } };
+    }),
     ports: ports.map((port) => ({ protocol, port: k8s.IntOrString.fromNumber(port) })),
   };
 }

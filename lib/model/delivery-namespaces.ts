@@ -21,10 +21,8 @@ export function globMatches(glob: string, value: string): boolean {
   return new RegExp(`^${pattern}$`).test(value);
 }
 
-/** Why a tenant namespace may not be deployed to by Argo CD, or undefined when it may. */
-export function namespaceNotAllowed(platform: Platform, namespace: string): string | undefined {
-  const denied = deniedNamespaces(platform).find((glob) => globMatches(glob, namespace));
-  if (denied) return `namespace '${namespace}' matches '${denied}', which the Argo CD project always denies`;
+/** Why a namespace matches none of `gitops.argocd.namespaces`, or undefined when one matches. */
+export function namespaceOutsidePatterns(platform: Platform, namespace: string): string | undefined {
   const allowed = platform.gitops.argocd.namespaces;
   if (!allowed.some((glob) => globMatches(glob, namespace))) {
     return `namespace '${namespace}' matches none of gitops.argocd.namespaces (${allowed.join(', ')}); add a pattern for it there (one change to the shared AppProject)`;

@@ -12,6 +12,7 @@ import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { deliveryNames, GITOPS_DIR, TENANT_DELIVERY_DIR } from '../gitops/gitops-chart';
 import { ciTemplatePath } from './ci-template';
+import { markdownCell, markdownCode } from './text';
 
 /** What the summary shows of a tenant's synthesized objects. */
 export interface TenantSummaryFacts {
@@ -37,13 +38,11 @@ export function tenantSummaryFile(platform: Platform, tenant: TenantConfig, fact
   return { path: `${unit}/README.md`, content: renderTenantSummary(platform, cluster, tenant, facts), unit };
 }
 
-const cell = (text: string) => text.replace(/\|/g, '\\|');
-
 function gitopsLine(platform: Platform, root: string): string {
   const tool = platform.gitops.tool;
   if (tool === 'none') return 'none (apply the tenant folders yourself)';
-  const how = tool === 'argocd' ? 'an ApplicationSet makes one Application per tenant folder' : `one Kustomization per tenant in \`${root}${GITOPS_DIR}/${TENANT_DELIVERY_DIR}/<tenant>/\``;
-  return `${tool}, objects in \`${root}${GITOPS_DIR}/\` (${how})`;
+  const how = tool === 'argocd' ? 'an ApplicationSet makes one Application per tenant folder' : `one Kustomization per tenant in ${markdownCode(`${root}${GITOPS_DIR}/${TENANT_DELIVERY_DIR}/<tenant>/`)}`;
+  return `${tool}, objects in ${markdownCode(`${root}${GITOPS_DIR}/`)} (${how})`;
 }
 
 /** `dist/README.md`: the clusters and how to read the tenant folders; never a list of tenants. */
@@ -63,10 +62,11 @@ export function renderSummary(clusters: readonly ClusterSummary[]): string {
   ];
   for (const { cluster, platform } of clusters) {
     const root = cluster ? `${cluster}/` : '';
-    lines.push(`## ${cluster ? `Cluster ${cluster}` : 'Cluster'}`, '');
-    if (cluster) lines.push(`Tenant folders: \`${cluster}/<tenant>/\`.`, '');
-    lines.push(`Architecture: ${platform.architecture.variant}${platform.architecture.variant === 'sharedNamespace' ? ` (namespace ${platform.architecture.sharedNamespace}; weaker isolation, see README)` : ''}.`, '');
-    lines.push(`GitOps: ${gitopsLine(platform, root)}. GitLab: ${platform.gitlab.url}.`, '');
+    // Every configuration value goes through markdownCell / markdownCode.
+    lines.push(`## ${cluster ? `Cluster ${markdownCell(cluster)}` : 'Cluster'}`, '');
+    if (cluster) lines.push(`Tenant folders: ${markdownCode(`${cluster}/<tenant>/`)}.`, '');
+    lines.push(`Architecture: ${platform.architecture.variant}${platform.architecture.variant === 'sharedNamespace' ? ` (namespace ${markdownCell(platform.architecture.sharedNamespace)}; weaker isolation, see README)` : ''}.`, '');
+    lines.push(`GitOps: ${gitopsLine(platform, root)}. GitLab: ${markdownCell(platform.gitlab.url)}.`, '');
   }
   return lines.join('\n');
 }
@@ -100,9 +100,9 @@ export function renderTenantSummary(platform: Platform, cluster: string | undefi
       `${t.secrets.source === 'externalSecret' ? `ExternalSecrets from ${t.secrets.store.kind} ${t.secrets.store.name}` : 'existing'}: ` +
         `tokens in ${t.tokenSecretName} (${t.runners.map((r) => r.tokenSecretKey ?? r.name).join(', ')})`,
     ],
-    ['Delivery', delivery],
-    ['CI template', `[\`../${ciTemplatePath(t.name)}\`](../${ciTemplatePath(t.name)}) (not synced)`],
-  ];
+  ].map(([k, v]) => [k, markdownCell(v)] as [string, string]);
+  // Built here from validated names, already Markdown.
+  rows.push(['Delivery', delivery], ['CI template', `[\`../${ciTemplatePath(t.name)}\`](../${ciTemplatePath(t.name)}) (not synced)`]);
   return [
     `# Tenant ${t.name}`,
     '',
@@ -110,7 +110,7 @@ export function renderTenantSummary(platform: Platform, cluster: string | undefi
     '',
     '| | |',
     '| --- | --- |',
-    ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`),
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
     '',
   ].join('\n');
 }

@@ -8,7 +8,7 @@
  * Nothing reaches `dist/` before every tenant synthesized and every check passed.
  */
 import { App } from 'cdk8s';
-import type { ClusterConfig, LoadedConfig } from '../config/load';
+import type { ClusterConfig, LoadedConfig } from '../model/resolve';
 import { MONITORING_DIR, monitoringObjects } from '../constructs/monitoring-chart';
 import { SharedNamespaceChart, SHARED_DIR } from '../constructs/shared-namespace-chart';
 import { clusterDeliveryFiles } from '../gitops/gitops-chart';

@@ -4,6 +4,7 @@
  */
 import { App } from 'cdk8s';
 import type { TenantConfig } from '../model/resolve';
+import { OutputLimitError } from '../config/errors';
 import type { Platform } from '../config/schema';
 import { TenantChart } from '../constructs/tenant-chart';
 import { DeliveredTenant } from '../gitops/gitops-chart';
@@ -23,7 +24,8 @@ export function synthesizeTenant(platform: Platform, tenant: TenantConfig): Mani
     const chart = new TenantChart(app, tenant.name, { platform, tenant });
     return chart.toJson() as ManifestObject[];
   } catch (error) {
-    throw new Error(`tenant '${tenant.name}' (${tenant.file}): ${(error as Error).message}`);
+    const message = `tenant '${tenant.name}' (${tenant.file}): ${(error as Error).message}`;
+    throw error instanceof OutputLimitError ? new OutputLimitError(message) : new Error(message);
   }
 }
 

@@ -10,7 +10,8 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ClusterConfig, loadClusters } from '../../lib/config/load';
+import { loadClusters } from '../../lib/config/load';
+import type { ClusterConfig } from '../../lib/model/resolve';
 import type { TenantConfig } from '../../lib/model/resolve';
 import { ConfigError } from '../../lib/config/errors';
 import { PolicyInputError, runnerPolicy } from './iam';

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tenantName, writeConfig } from '../../bench/generate';
 import { runSynth } from '../../lib/cli/synth';
-import { LoadedConfig, loadConfig } from '../../lib/config/load';
+import { loadConfig } from '../../lib/config/load';
+import type { LoadedConfig } from '../../lib/model/resolve';
 import { synthesize } from '../../lib/synth/engine';
 import { readTreeMap, tempDir } from './support';
 

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { LoadedConfig, loadConfig } from '../../../lib/config/load';
+import { loadConfig } from '../../../lib/config/load';
+import type { LoadedConfig } from '../../../lib/model/resolve';
 
 /** What a test tenant may set; everything else comes from a minimal valid tenant. */
 export interface TenantFixture {
@@ -35,7 +36,7 @@ export function writeConfig(tenants: readonly TenantFixture[], s3: Record<string
   fs.mkdirSync(path.join(dir, 'tenants'));
   const platform = {
     gitlab: { url: 'https://gitlab.example.com', egressCidrs: ['203.0.113.10/32'] },
-    kubernetes: { apiServerCidrs: ['192.0.2.10/32'] },
+    kubernetes: { apiServerCidrs: ['192.0.2.10/32'], clusterCidrs: ['10.244.0.0/16', '10.96.0.0/12'] },
     s3: { region: 'eu-central-1', egressCidrs: ['198.51.100.0/24'], ...s3 },
     registry: { host: 'registry.local', egressCidrs: ['198.51.100.20/32'] },
   };
