@@ -72,6 +72,18 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
     if (layout.shared) for (const o of objects) expect(o.metadata.name.startsWith(`${tenant.name}-`)).toBe(true);
   });
 
+  test('quotas pass the API server: a scoped quota limits only pods, CPU and memory; an unscoped one forbids NodePort/LoadBalancer Services in every namespace', () => {
+    // The API server rejects any other resource under a scope: "unsupported scope applied to resource".
+    const scopable = ['pods', 'cpu', 'memory', 'requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory'];
+    const quotas = ofKind(objects, 'ResourceQuota');
+    const isScoped = (q: Any) => Boolean(q.spec.scopes?.length || q.spec.scopeSelector?.matchExpressions?.length);
+    for (const q of quotas.filter(isScoped)) expect(Object.keys(q.spec.hard).filter((key) => !scopable.includes(key))).toEqual([]);
+    for (const namespace of new Set([ns, jobNs])) {
+      const unscoped = quotas.filter((q) => !isScoped(q) && q.metadata.namespace === namespace);
+      expect(unscoped.map((q) => [q.spec.hard['services.nodeports'], q.spec.hard['services.loadbalancers']])).toContainEqual(['0', '0']);
+    }
+  });
+
   test('no ClusterRole, ClusterRoleBinding or Secret is emitted, and nothing carries Secret data', () => {
     expect(objects.filter((o) => ['ClusterRole', 'ClusterRoleBinding', 'Secret'].includes(o.kind))).toEqual([]);
     for (const o of objects) {

@@ -168,27 +168,35 @@ export class TenantIsolation extends Construct {
     const managers = this.layout.workloadKind === 'DaemonSet' ? tenant.nodes.maxNodes : 1;
     const jobs = computeJobQuota(tenant, managers, platform.kaniko.cacheRegistry.resources);
     const manager = computeManagerQuota(platform, managers);
-    const quota = (id: string, namespace: string, hard: Record<string, string>, scopeSelector?: k8s.ScopeSelector) =>
+    // `hard` already holds the tenant's quota.hard overrides (withOverrides).
+    const quota = (id: string, namespace: string, hard: Record<string, string>, scopeSelector?: k8s.ScopeSelector, name: string = this.names.resourceQuota) =>
       new k8s.KubeResourceQuota(this, id, {
-        metadata: { name: this.names.resourceQuota, namespace },
-        spec: { hard: mapValues(sortedRecord({ ...hard, ...tenant.quota.hard }), (v) => k8s.Quantity.fromString(v)), scopeSelector },
+        metadata: { name, namespace },
+        spec: { hard: mapValues(sortedRecord(hard), (v) => k8s.Quantity.fromString(v)), scopeSelector },
       });
+    const withOverrides = (hard: Record<string, string>) => ({ ...hard, ...tenant.quota.hard });
     const jobContainers = tenant.runners.flatMap((r) => [r.resources.build, r.resources.helper, r.resources.service]);
     if (tenant.cache.kaniko.mode === 's3') jobContainers.push(platform.kaniko.cacheRegistry.resources);
 
     if (this.layout.shared) {
       // One namespace, many tenants: a quota can only be told apart by a scope. The PriorityClass
-      // of the tenant's manager and job pods is that scope.
-      quota('ResourceQuota', this.namespace, addQuotas(jobs, manager), {
+      // of the tenant's manager and job pods is that scope. The API server accepts a scoped quota
+      // only on pod count, CPU and memory ("unsupported scope applied to resource"), so every other
+      // entry (no NodePort/LoadBalancer Services, other quota.hard overrides) goes to a second,
+      // unscoped quota, which holds for the whole shared namespace.
+      const hard = withOverrides(addQuotas(jobs, manager));
+      const scoped = (key: string) => PRIORITY_CLASS_SCOPED_RESOURCES.includes(key);
+      quota('ResourceQuota', this.namespace, filterKeys(hard, scoped), {
         matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: [this.priorityClassName!] }],
       });
+      quota('UnscopedResourceQuota', this.namespace, filterKeys(hard, (key) => !scoped(key)), undefined, `${this.names.resourceQuota}-unscoped`);
     } else if (this.layout.separateBuildNamespace) {
-      quota('ResourceQuota', this.jobNamespace, jobs);
+      quota('ResourceQuota', this.jobNamespace, withOverrides(jobs));
       this.addLimitRange('LimitRange', this.jobNamespace, jobContainers, largestBuild([tenant]));
-      quota('ManagerResourceQuota', this.namespace, manager);
+      quota('ManagerResourceQuota', this.namespace, withOverrides(manager));
       this.addLimitRange('ManagerLimitRange', this.namespace, [platform.runner.resources], platform.runner.resources);
     } else {
-      quota('ResourceQuota', this.namespace, addQuotas(jobs, manager));
+      quota('ResourceQuota', this.namespace, withOverrides(addQuotas(jobs, manager)));
       this.addLimitRange('LimitRange', this.namespace, [...jobContainers, platform.runner.resources], largestBuild([tenant]));
     }
   }
@@ -290,6 +298,13 @@ function quotaEntries(pods: number, total: Totals): Record<string, string> {
   };
 }
 
+/**
+ * The only resources a ResourceQuota scoped by PriorityClass may limit: the API server rejects any
+ * other standard resource with "unsupported scope applied to resource"
+ * (k8s.io/kubernetes pkg/apis/core/helper IsResourceQuotaScopeValidForResource).
+ */
+export const PRIORITY_CLASS_SCOPED_RESOURCES: readonly string[] = ['pods', 'cpu', 'memory', 'requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory'];
+
 /** The quota of jobs and manager in one namespace. */
 export function computeQuota(platform: Platform, tenant: TenantConfig, managers = 1): Record<string, string> {
   return addQuotas(computeJobQuota(tenant, managers, platform.kaniko.cacheRegistry.resources), computeManagerQuota(platform, managers));
@@ -333,6 +348,10 @@ function httpsPort(url: string): number {
 
 function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
+}
+
+function filterKeys<T>(record: Record<string, T>, keep: (key: string) => boolean): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).filter(([key]) => keep(key)));
 }
 
 function mapValues<T, U>(record: Record<string, T>, fn: (value: T) => U): Record<string, U> {
