@@ -29,10 +29,9 @@ read -rs NAME. kubectl reads them from its standard input, never from its comman
 
 Options take their value as --name VALUE or --name=VALUE.`;
 
-export interface Io {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
+// The same Io as every command of the project (lib/cli/io.ts).
+export type { Io } from '../lib/cli/io';
+import type { Io } from '../lib/cli/io';
 
 /** Runs the command; returns the exit code. */
 export function main(argv: readonly string[], io: Io): number {

@@ -120,10 +120,9 @@ export function parseCli(argv: readonly string[]): CliOptions {
 }
 
 /** What the CLI writes where; tests pass their own. */
-export interface Io {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
+// The same Io as every command of the project (lib/cli/io.ts).
+export type { Io } from '../../lib/cli/io';
+import type { Io } from '../../lib/cli/io';
 
 /** Test hooks; production passes none. */
 export interface Hooks {
