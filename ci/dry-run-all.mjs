@@ -255,15 +255,19 @@ function walk(dir) {
   });
 }
 
-/** Every manifest of an output tree, as { file, cluster, folder, obj }. The CI templates (`ci/`) and README.md are not manifests. */
+/**
+ * Every manifest of an output tree, as { file, cluster, folder, obj }. The CI templates (`ci/`) and
+ * the README.md summaries (the index and one per tenant folder) are not manifests; neither Argo CD
+ * nor Flux applies a `.md` file.
+ */
 function manifests(out, multiCluster) {
   const list = [];
   for (const file of walk(out)) {
     const rel = path.relative(out, file).split(path.sep);
     const cluster = multiCluster ? rel.shift() : '';
     const folder = rel.length > 1 ? rel[0] : '';
-    if (folder === 'ci' || rel.join('/') === 'README.md') continue;
-    if (multiCluster && cluster === 'README.md') continue; // the summary of all clusters
+    if (folder === 'ci' || rel[rel.length - 1] === 'README.md') continue;
+    if (multiCluster && cluster === 'README.md') continue; // the index of all clusters
     if (!/\.ya?ml$/.test(file)) throw new Error(`unexpected file in the output: ${path.relative(out, file)}`);
     for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
       const obj = doc.toJS();

@@ -633,7 +633,7 @@ export const PlatformSchema = z.strictObject({
     .strictObject({
       tenantLabelKey: labelKey
         .default('tenant')
-        .describe('Label (and taint) key that identifies a tenant\'s nodes; every tenant selects and tolerates <key>=<its value>. node-restriction.kubernetes.io/tenant is the safest choice (kubelets cannot set it)'),
+        .describe('Label key that identifies a tenant\'s nodes: every tenant selects this key with its own value (its name, or tenantLabelValues), and a taint with this key must carry that value too. node-restriction.kubernetes.io/tenant is the safest choice (kubelets cannot set it on their own Node); the key may not use another well-known prefix'),
       tenantLabelValues: z
         .record(dnsLabel(40), labelValue)
         .default({})
@@ -641,7 +641,7 @@ export const PlatformSchema = z.strictObject({
       allowedLabelPrefixes: z
         .array(labelPrefix)
         .default([])
-        .describe('Well-known label/taint key prefixes tenants may use anyway (e.g. topology.kubernetes.io/); kubernetes.io/, k8s.io/ and cloud provider prefixes are refused otherwise'),
+        .describe('Well-known label/taint key prefixes tenants may use anyway (e.g. topology.kubernetes.io/); keys under kubernetes.io/, k8s.io/, openshift.io/ and the cloud providers\' prefixes (and their subdomains) are refused otherwise'),
     })
     .prefault({})
     .describe('How tenants\' nodes are identified'),
@@ -650,7 +650,7 @@ export const PlatformSchema = z.strictObject({
       allowNamespaces: z
         .array(dnsLabel(40))
         .default([])
-        .describe('Tenant names accepted even though they are on the list of well-known add-on namespaces (README, Rules)'),
+        .describe('Tenant names accepted even though they are on the list of well-known add-on namespaces (docs/operations.md, rules); default, kube-system, kube-public, kube-node-lease and the namespaces platform.yaml names can never be allowed'),
     })
     .prefault({})
     .describe('Platform-wide rules for tenant names'),

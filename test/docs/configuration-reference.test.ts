@@ -77,7 +77,7 @@ test('defaults come from the schema: a changed default changes the reference', (
     '| `runner.checkInterval` | integer, 1–60 | `3` |',
     '| `runners[].resources.build.limits.memory` | string or number | `4Gi` |',
     '| `kubernetes.dns.podLabels` | map of strings | `{k8s-app: kube-dns}` |',
-    '| `cache.s3.auth.accessKeyIdKey` (type `staticKeys`) | string | `AWS_ACCESS_KEY_ID` |',
+    '| `cache.s3.auth.accessKeyIdKey` (type `staticKeys`) | string, at most 253 characters | `AWS_ACCESS_KEY_ID` |',
     '| `secrets.source` | `existing`, `externalSecret` | `existing` |',
   ]) {
     expect(reference).toContain(row);
