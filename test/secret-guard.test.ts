@@ -188,14 +188,14 @@ describe('npm run secrets', () => {
   test('prints the setup commands of the named tenant only, from the configuration', () => {
     const result = spawnSync(process.execPath, [path.join(ROOT, 'build', 'secrets.js'), '--config', path.join(ROOT, 'config'), 'tenant-2'], { encoding: 'utf8' });
     expect(result.status).toBe(0);
-    expect(result.stdout.split('\n')[0]).toBe('# tenant-2: Secrets to create in namespace tenant-2');
-    expect(result.stdout).toContain('kubectl -n tenant-2 create secret generic gitlab-runner-tokens \\\n  --from-literal=java-builds="$JAVA_BUILDS_TOKEN" --from-literal=dotnet-builds="$DOTNET_BUILDS_TOKEN"');
+    expect(result.stdout.split('\n')[0]).toBe('# tenant-2: Secrets to create in namespace tenant-2, values from $TENANT_2__*');
+    expect(result.stdout).toContain('kubectl -n tenant-2 create secret generic gitlab-runner-tokens --from-env-file=/dev/stdin <<EOF\njava-builds=${TENANT_2__JAVA_BUILDS_TOKEN:?}\ndotnet-builds=${TENANT_2__DOTNET_BUILDS_TOKEN:?}\nEOF');
     expect(result.stdout).not.toContain('tenant-1');
   });
 
-  test('fails when the tenant does not exist', () => {
+  test('fails when the tenant does not exist: a usage error (exit 2)', () => {
     const result = spawnSync(process.execPath, [path.join(ROOT, 'build', 'secrets.js'), '--config', path.join(ROOT, 'config'), 'tenant-9'], { encoding: 'utf8' });
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toContain('no tenant tenant-9');
   });
 });

@@ -72,7 +72,7 @@ function q(value: string): string {
 
 /** A regular expression matching exactly these values (PromQL anchors `=~` matchers). */
 function oneOf(values: readonly string[]): string {
-  return [...new Set(values)].map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return [...new Set(values)].sort().map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
 }
 
 /** The rule group of one tenant, as plain data (the construct writes it; the tests run promtool on it). */

@@ -37,14 +37,14 @@ export class TenantChart extends Chart {
     // Alerts (docs/alerts.md): one PrometheusRule in the tenant's own folder and namespace.
     const { monitoring } = platform;
     if (monitoring.alerts.enabled) {
-      const { names, namespace, jobNamespace } = this.isolation;
+      const { names, namespace } = this.isolation;
       new TenantAlerts(this, 'Alerts', {
         tenant: tenant.name,
         namespace,
         name: names.prometheusRule,
         labels: monitoring.alerts.labels ?? monitoring.podMonitorLabels,
         scrapeJob: `${namespace}/${names.podMonitor}`,
-        quotas: [...new Set([namespace, jobNamespace])].map((ns) => ({ namespace: ns, name: names.resourceQuota })),
+        quotas: this.isolation.quotas,
         runbookUrl: monitoring.alerts.runbookUrl,
       });
     }

@@ -69,6 +69,8 @@ export class TenantIsolation extends Construct {
   public readonly scheduling: TenantScheduling;
   /** PriorityClass of the tenant's pods in the shared namespace, which scopes its quota. */
   public readonly priorityClassName?: string;
+  /** Every ResourceQuota of the tenant (namespace and name), for alerts that watch them. */
+  public readonly quotas: { readonly namespace: string; readonly name: string }[] = [];
 
   constructor(scope: Construct, id: string, props: TenantIsolationProps) {
     super(scope, id);
@@ -169,11 +171,13 @@ export class TenantIsolation extends Construct {
     const jobs = computeJobQuota(tenant, managers, platform.kaniko.cacheRegistry.resources);
     const manager = computeManagerQuota(platform, managers);
     // `hard` already holds the tenant's quota.hard overrides (withOverrides).
-    const quota = (id: string, namespace: string, hard: Record<string, string>, scopeSelector?: k8s.ScopeSelector, name: string = this.names.resourceQuota) =>
+    const quota = (id: string, namespace: string, hard: Record<string, string>, scopeSelector?: k8s.ScopeSelector, name: string = this.names.resourceQuota) => {
+      this.quotas.push({ namespace, name });
       new k8s.KubeResourceQuota(this, id, {
         metadata: { name, namespace },
         spec: { hard: mapValues(sortedRecord(hard), (v) => k8s.Quantity.fromString(v)), scopeSelector },
       });
+    };
     const withOverrides = (hard: Record<string, string>) => ({ ...hard, ...tenant.quota.hard });
     const jobContainers = tenant.runners.flatMap((r) => [r.resources.build, r.resources.helper, r.resources.service]);
     if (tenant.cache.kaniko.mode === 's3') jobContainers.push(platform.kaniko.cacheRegistry.resources);

@@ -617,7 +617,7 @@ describe('multi-cluster layout (config/clusters/<cluster>/)', () => {
 
   beforeEach(async () => {
     await withClient(ACCOUNT, async (client) => {
-      for (const Bucket of ['tenant-1-cache', 'tenant-2-cache', 'staging-tenant-1-cache']) await client.send(new DeleteBucketCommand({ Bucket })).catch(() => undefined);
+      for (const Bucket of ['tenant-1-cache', 'tenant-2-cache', 'tenant-1-staging-cache']) await client.send(new DeleteBucketCommand({ Bucket })).catch(() => undefined);
     });
     server.reset();
   });
@@ -633,10 +633,10 @@ describe('multi-cluster layout (config/clusters/<cluster>/)', () => {
       'prod/tenant-1: tenant-1-cache: would create (6 settings)',
       'prod/tenant-2: tenant-2-cache: would create (6 settings)',
       `cluster staging: region eu-central-1, endpoint ${server.endpoint}`,
-      'staging/tenant-1: tenant-1-cache: would create (6 settings)',
+      'staging/tenant-1: tenant-1-staging-cache: would create (6 settings)',
     ]);
     expect(result.err).toMatch(/^CLUSTER\s+TENANT\s+BUCKET\s+RESULT/m);
-    expect(result.err).toMatch(/^staging\s+tenant-1\s+tenant-1-cache\s+would create/m);
+    expect(result.err).toMatch(/^staging\s+tenant-1\s+tenant-1-staging-cache\s+would create/m);
     expect(server.writes()).toEqual([]);
   });
 
@@ -659,7 +659,6 @@ describe('multi-cluster layout (config/clusters/<cluster>/)', () => {
     const dir = fixtureCopy({
       'clusters/prod/platform.yaml': withEndpoint('eu-central-1'),
       'clusters/staging/platform.yaml': withEndpoint('us-east-1'),
-      'clusters/staging/tenants/tenant-1.yaml': (text) => text.replace('bucket: tenant-1-cache', 'bucket: staging-tenant-1-cache'),
     });
     // Each cluster gets its own client; collect what every one of them sent.
     const perClient: SentRequest[][] = [];
@@ -678,21 +677,19 @@ describe('multi-cluster layout (config/clusters/<cluster>/)', () => {
     expect(creates).toEqual({
       '/tenant-1-cache/': expect.stringContaining('<LocationConstraint>eu-central-1</LocationConstraint>'),
       '/tenant-2-cache/': expect.stringContaining('<LocationConstraint>eu-central-1</LocationConstraint>'),
-      '/staging-tenant-1-cache/': '',
+      '/tenant-1-staging-cache/': '',
     });
-    expect(out.join('\n')).toMatch(/^staging\/tenant-1: staging-tenant-1-cache: created/m);
+    expect(out.join('\n')).toMatch(/^staging\/tenant-1: tenant-1-staging-cache: created/m);
   });
 
-  test('fails when two clusters configure one bucket differently: neither is touched, the others proceed', async () => {
+  test('fails when two clusters name one bucket (S3 names are global): the loader refuses it before any request', async () => {
     const dir = fixtureCopy({
-      'clusters/staging/tenants/tenant-1.yaml': (text) => text.replace('bucket: tenant-1-cache', 'bucket: tenant-1-cache\n    expireAfterDays: 3'),
+      'clusters/staging/tenants/tenant-1.yaml': (text) => text.replace('bucket: tenant-1-staging-cache', 'bucket: tenant-1-cache\n    expireAfterDays: 3'),
     });
     const result = await cli(['apply', '--config', dir, '--endpoint', server.endpoint, '--path-style'], new Map());
     expect(result.code).toBe(1);
-    expect(result.err).toMatch(/^prod\/tenant-1: tenant-1-cache: FAILED\n {4}error: bucket tenant-1-cache is also the cache\.s3\.bucket of staging\/tenant-1, configured differently/m);
-    expect(result.err).toMatch(/^staging\/tenant-1: tenant-1-cache: FAILED\n {4}error: bucket tenant-1-cache is also the cache\.s3\.bucket of prod\/tenant-1/m);
-    expect(result.err).toMatch(/^prod\/tenant-2: tenant-2-cache: created/m);
-    expect(server.requests.filter((r) => r.bucket === 'tenant-1-cache')).toEqual([]);
+    expect(result.err).toMatch(/cache\.s3\.bucket: bucket 'tenant-1-cache' is already used by tenant 'tenant-1' of cluster 'prod'/);
+    expect(server.requests).toEqual([]);
   });
 });
 
