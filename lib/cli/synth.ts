@@ -6,13 +6,14 @@
  *
  * The cdk8s CLI passes no arguments, so the environment can say the same:
  * TENANT_RUNNERS_ALLOW_REMOVAL=1 and TENANT_RUNNERS_JOBS=N (a flag wins over its variable);
- * TENANT_RUNNERS_LOCK_WAIT_MS sets how long to wait for another synth's lock (default 30 s).
+ * TENANT_RUNNERS_LOCK_WAIT_MS sets how long to wait for another synth's lock (default 30 s);
+ * TENANT_RUNNERS_NO_CACHE=1 synthesizes every tenant even when its input did not change.
  * Exit codes: synth 0 written, 1 bad input or refused (dist/ unchanged); diff 0 no changes,
  * 1 changes; both 2 on a usage error and 3 on an internal error.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../config/errors';
+import { ConfigError, OutputLimitError } from '../config/errors';
 import { loadClusters } from '../config/load';
 import { SecretMaterialError } from '../guards/secret-material';
 import { architectureWarnings } from '../model/layout';
@@ -21,6 +22,7 @@ import { synthesizeClusters, synthesizeToDirectory } from '../synth/engine';
 import { DuplicatePathError } from '../synth/output';
 import { RemovalRefusedError } from '../synth/removal-guard';
 import { OutputApplyError, OutputLockedError } from '../synth/staged-writer';
+import { SynthCache } from '../synth/synth-cache';
 import { readTree } from '../synth/tree';
 import { countTenantFiles, defaultJobs, SynthWorkers } from '../synth/workers';
 import { EXIT, Io, parseCommandLine, processIo, runCommand, UsageError, wholeNumber } from './io';
@@ -41,6 +43,7 @@ const MAX_JOBS = 64;
 function refusal(error: unknown): string | undefined {
   const known =
     error instanceof ConfigError ||
+    error instanceof OutputLimitError ||
     error instanceof RemovalRefusedError ||
     error instanceof SecretMaterialError ||
     error instanceof OutputLockedError ||
@@ -94,8 +97,13 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
         return diff.changed ? 1 : 0;
       }
       const total = clusters.reduce((n, c) => n + c.tenants.length, 0);
+      // The removal guard says what the delivery tool does with a removed tenant (one tool for all clusters, or none named).
+      const tools = new Set(clusters.map((c) => c.platform.gitops.tool));
       const { files, result } = synthesizeToDirectory(clusters, outDir, {
         allowRemoval,
+        tool: tools.size === 1 ? [...tools][0] : undefined,
+        // Versioned by this bundle (esbuild keeps __filename as build/synth.js); none from sources.
+        cache: isSet(env.TENANT_RUNNERS_NO_CACHE) ? undefined : SynthCache.open(outDir, __filename),
         synthesizer: workers,
         onProgress: io.progress && throttled((done) => io.progress!(`synthesizing: ${done}/${total} tenants`)),
         onWait: (message) => io.err(message),

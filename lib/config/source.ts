@@ -3,7 +3,7 @@
  * then map any key path back to the nearest node that exists in the file.
  */
 import * as fs from 'node:fs';
-import { Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument, Pair, Parser, YAMLMap } from 'yaml';
+import { Composer, Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, Pair, Parser, visit, YAMLMap } from 'yaml';
 import { ConfigProblem, formatKeyPath } from './errors';
 
 export interface SourceFile {
@@ -66,12 +66,38 @@ export function fileKind(stat: fs.Stats): string {
 
 export function parseSource(file: string, text: string, problems: ConfigProblem[]): SourceFile | undefined {
   const lineCounter = new LineCounter();
-  // uniqueKeys (the default) makes a duplicate key an error instead of a silent override.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
-      const pos = lineCounter.linePos(error.pos[0]);
-      problems.push({ file, line: pos.line, column: pos.col, keyPath: '', message: yamlErrorMessage(error.code, error.message) });
+  // One lexer/parser pass feeds both the document (composed as yaml's parseDocument does) and the
+  // comment scan, which needs the concrete syntax tree: config loading is most of a cached synth.
+  const tokens: unknown[] = [];
+  const recorded = function* (source: Iterable<unknown>) {
+    for (const token of source) {
+      tokens.push(token);
+      yield token;
+    }
+  };
+  // A duplicate key is an error instead of a silent override. The yaml library's own check
+  // (uniqueKeys) compares every key with every other (quadratic: minutes for a map of 20,000
+  // keys), so duplicates are found here with one Set per map instead.
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: false });
+  let doc: Document.Parsed | undefined;
+  for (const next of composer.compose(recorded(new Parser(lineCounter.addNewLine).parse(text)) as never, true, text.length)) {
+    if (!doc) doc = next as Document.Parsed;
+    else {
+      const pos = lineCounter.linePos(next.range[0]);
+      problems.push({ file, line: pos.line, column: pos.col, keyPath: '', message: 'YAML syntax error: a configuration file holds one document; remove the second (---)' });
+      return undefined;
+    }
+  }
+  // compose(…, forceDoc = true) yields a document even for an empty file.
+  if (!doc) throw new Error(`${file}: the YAML composer returned no document`);
+  const errors = [
+    ...doc.errors.map((error) => ({ offset: error.pos[0], message: yamlErrorMessage(error.code, error.message) })),
+    ...duplicateKeys(doc).map((offset) => ({ offset, message: yamlErrorMessage('DUPLICATE_KEY', 'Map keys must be unique') })),
+  ].sort((a, b) => a.offset - b.offset);
+  if (errors.length > 0) {
+    for (const error of errors) {
+      const pos = lineCounter.linePos(error.offset);
+      problems.push({ file, line: pos.line, column: pos.col, keyPath: '', message: error.message });
     }
     return undefined;
   }
@@ -93,7 +119,7 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
     });
     return undefined;
   }
-  return { file, doc, lineCounter, value: value ?? {}, comments: commentsOf(text) };
+  return { file, doc, lineCounter, value: value ?? {}, comments: commentsOf(tokens) };
 }
 
 function firstAliasOffset(text: string): number {
@@ -101,8 +127,24 @@ function firstAliasOffset(text: string): number {
   return match ? match.index + match[1].length : 0;
 }
 
+/** Offsets of keys that repeat an earlier key of the same mapping (scalar keys; linear). */
+function duplicateKeys(doc: Document.Parsed): number[] {
+  const offsets: number[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const item of map.items) {
+        if (!isScalar(item.key)) continue;
+        if (seen.has(item.key.value)) offsets.push(item.key.range?.[0] ?? 0);
+        else seen.add(item.key.value);
+      }
+    },
+  });
+  return offsets;
+}
+
 /** Comments from the concrete syntax tree (the document model keeps them without positions). */
-function commentsOf(text: string): { offset: number; text: string }[] {
+function commentsOf(tokens: readonly unknown[]): { offset: number; text: string }[] {
   const comments: { offset: number; text: string }[] = [];
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(walk);
@@ -112,7 +154,7 @@ function commentsOf(text: string): { offset: number; text: string }[] {
       for (const child of Object.values(node)) if (child && typeof child === 'object') walk(child);
     }
   };
-  for (const token of new Parser().parse(text)) walk(token);
+  for (const token of tokens) walk(token);
   return comments;
 }
 
@@ -170,13 +212,25 @@ interface Found {
   depth: number;
 }
 
+/** Pairs of a mapping by key, built once per mapping: looking up every problem's path stays linear overall. */
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+function pairByKey(map: YAMLMap, key: string): Pair | undefined {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const item of map.items) if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item as Pair);
+    pairIndex.set(map, index);
+  }
+  return index.get(key);
+}
+
 function findNode(source: SourceFile, path: readonly PropertyKey[]): Found {
   let node: unknown = source.doc.contents;
   let pair: Pair | undefined;
   let depth = 0;
   for (const segment of path) {
     if (isMap(node)) {
-      const match = (node as YAMLMap).items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      const match = pairByKey(node as YAMLMap, String(segment));
       if (!match) break;
       pair = match as Pair;
       node = match.value ?? match.key;

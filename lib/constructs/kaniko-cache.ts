@@ -120,6 +120,15 @@ export interface KanikoCacheProps {
    */
   readonly s3Egress: EgressDestination;
   /**
+   * Address ranges the cache registry's S3 ipBlocks may not include: the cluster's pod, Service
+   * and node networks, link-local and the API server endpoints.
+   *
+   * Every S3 ipBlock that contains one of them gets it as `except`.
+   * @default []
+   * @see https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicy-resource
+   */
+  readonly excludedRanges?: readonly string[];
+  /**
    * Image and size of the cache registry.
    *
    * @default - required in s3 mode, unused otherwise
@@ -188,7 +197,7 @@ export class KanikoCache extends Construct {
     if (mode === 's3') {
       if (!props.cacheRegistry) throw new Error('KanikoCache: mode s3 needs cacheRegistry (image and resources)');
       this.registryConfig = renderCacheRegistryConfig(storage);
-      this.addCacheRegistry(isolation, this.registryConfig, props.cacheRegistry, props.s3Egress);
+      this.addCacheRegistry(isolation, this.registryConfig, props.cacheRegistry, props.s3Egress, props.excludedRanges ?? []);
     }
   }
 
@@ -258,6 +267,7 @@ export class KanikoCache extends Construct {
     config: string,
     registry: { readonly image: string; readonly resources: ContainerResources },
     s3Egress: EgressDestination,
+    excludedRanges: readonly string[],
   ): void {
     // The registry serves the job pods, so it runs in their namespace.
     const namespace = isolation.jobNamespace;
@@ -344,11 +354,11 @@ export class KanikoCache extends Construct {
         ports: [{ name: 'registry', port: CACHE_REGISTRY_PORT, targetPort: port, protocol: 'TCP' }],
       },
     });
-    this.addRegistryNetworkPolicies(namespace, selector, s3Egress);
+    this.addRegistryNetworkPolicies(namespace, selector, s3Egress, excludedRanges);
   }
 
   /** Only this tenant's job pods reach the registry port; the registry reaches only S3. */
-  private addRegistryNetworkPolicies(namespace: string, selector: Record<string, string>, s3Egress: EgressDestination): void {
+  private addRegistryNetworkPolicies(namespace: string, selector: Record<string, string>, s3Egress: EgressDestination, excludedRanges: readonly string[]): void {
     const jobs = { matchLabels: podSelectorLabels(this.tenantName, 'job') };
     const registryPort = [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(CACHE_REGISTRY_PORT) }];
     // A peer with a podSelector and no namespaceSelector means "pods of this namespace": only this
@@ -367,7 +377,7 @@ export class KanikoCache extends Construct {
         podSelector: { matchLabels: selector },
         policyTypes: ['Egress'],
         // S3 (and STS for IRSA, behind the same addresses); DNS comes from allow-dns.
-        egress: [egressTo(s3Egress.cidrs, s3Egress.ports)],
+        egress: [egressTo(s3Egress.cidrs, s3Egress.ports, 'TCP', excludedRanges)],
       },
     });
     new k8s.KubeNetworkPolicy(this, 'JobsToRegistry', {

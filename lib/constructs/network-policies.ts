@@ -4,6 +4,7 @@
  */
 import { k8s } from 'cdk8s-plus-28';
 import { NAMESPACE_NAME_LABEL } from '../model/labels';
+import { exceptsFor } from '../model/network';
 
 /** Address of the EKS Pod Identity Agent on every node (AWS_CONTAINER_CREDENTIALS_FULL_URI). */
 export const EKS_POD_IDENTITY_AGENT_CIDR = '169.254.170.23/32';
@@ -24,10 +25,16 @@ export interface DnsEndpoint {
   readonly podLabels: Readonly<Record<string, string>>;
 }
 
-/** An egress rule to these CIDRs on these ports (one protocol). */
-export function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP'): k8s.NetworkPolicyEgressRule {
+/**
+ * An egress rule to these CIDRs on these ports (one protocol). A block that contains any of
+ * `excluded` gets it as `except` (the rules refuse blocks that lie inside an excluded range).
+ */
+export function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP', excluded: readonly string[] = []): k8s.NetworkPolicyEgressRule {
   return {
-    to: cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+    to: cidrs.map((cidr) => {
+      const except = exceptsFor(cidr, excluded);
+      return { ipBlock: except.length > 0 ? { cidr, except } : { cidr } };
+    }),
     ports: ports.map((port) => ({ protocol, port: k8s.IntOrString.fromNumber(port) })),
   };
 }

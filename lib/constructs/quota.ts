@@ -113,8 +113,30 @@ export function addQuotas(a: Record<string, string>, b: Record<string, string>):
   return quotaEntries(Number(a.pods) + Number(b.pods), (side, resource) => parseQuantity(a[key(side, resource)]) + parseQuantity(b[key(side, resource)]));
 }
 
+/** Computed `hard` entries with the configured overrides (tenant `quota.hard`) replacing them. */
+export function withOverrides(computed: Record<string, string>, overrides: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return { ...computed, ...overrides };
+}
+
 /** The final `hard` entries: computed ones replaced by the configured overrides, sorted by key. */
 export function quotaHard(computed: Record<string, string>, overrides: Readonly<Record<string, string>> = {}): Record<string, string> {
-  const merged: Record<string, string> = { ...computed, ...overrides };
+  const merged = withOverrides(computed, overrides);
   return Object.fromEntries(Object.keys(merged).sort().map((key) => [key, merged[key]]));
+}
+
+/**
+ * The only resources a ResourceQuota scoped by PriorityClass may limit: the API server rejects any
+ * other standard resource with "unsupported scope applied to resource"
+ * (k8s.io/kubernetes pkg/apis/core/helper IsResourceQuotaScopeValidForResource).
+ */
+export const PRIORITY_CLASS_SCOPED_RESOURCES: readonly string[] = ['pods', 'cpu', 'memory', 'requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory'];
+
+/**
+ * `hard` entries split for the shared namespace: what a PriorityClass-scoped quota may hold
+ * (`scoped`) and every other entry (`unscoped`: Service limits, other overrides), key order kept.
+ */
+export function splitByPriorityClassScope(hard: Record<string, string>): { scoped: Record<string, string>; unscoped: Record<string, string> } {
+  const scoped = (key: string) => PRIORITY_CLASS_SCOPED_RESOURCES.includes(key);
+  const pick = (keep: (key: string) => boolean) => Object.fromEntries(Object.entries(hard).filter(([key]) => keep(key)));
+  return { scoped: pick(scoped), unscoped: pick((key) => !scoped(key)) };
 }

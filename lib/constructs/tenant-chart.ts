@@ -5,10 +5,11 @@ import { Platform } from '../config/schema';
 import { DeliveryPolicy } from '../gitops/gitops-chart';
 import { KanikoCache } from './kaniko-cache';
 import { tenantLabels } from '../model/labels';
-import { isolationProps, kanikoCacheProps, tenantRunnerProps, tenantSecretsProps } from './tenant-props';
+import { isolationProps, kanikoCacheProps, tenantAlertsProps, tenantRunnerProps, tenantSecretsProps } from './tenant-props';
 import { TenantIsolation } from './tenant-isolation';
 import { TenantRunner } from './tenant-runner';
 import { TenantSecrets } from './tenant-secrets';
+import { TenantAlerts } from './tenant-alerts';
 
 export interface TenantChartProps {
   readonly platform: Platform;
@@ -34,6 +35,8 @@ export class TenantChart extends Chart {
   public readonly cache: KanikoCache;
   public readonly secrets: TenantSecrets;
   public readonly runner: TenantRunner;
+  /** The tenant's PrometheusRule; undefined with `monitoring.alerts.enabled` false. */
+  public readonly alerts?: TenantAlerts;
 
   constructor(scope: Construct, id: string, props: TenantChartProps) {
     // Every object gets an explicit name (the construct ids are not part of any name).
@@ -44,6 +47,10 @@ export class TenantChart extends Chart {
     this.cache = new KanikoCache(this, 'Cache', kanikoCacheProps(platform, tenant, this.isolation));
     this.secrets = new TenantSecrets(this, 'Secrets', tenantSecretsProps(tenant, this.isolation, this.cache, delivery));
     this.runner = new TenantRunner(this, 'Runner', tenantRunnerProps(platform, tenant, { isolation: this.isolation, cache: this.cache, secrets: this.secrets }, delivery));
+    // Alerts (docs/alerts.md): one PrometheusRule in the tenant's own folder and namespace.
+    if (platform.monitoring.alerts.enabled) {
+      this.alerts = new TenantAlerts(this, 'Alerts', tenantAlertsProps(platform, tenant, this.isolation, delivery));
+    }
   }
 
   /** The facts the engine's summary and delivery objects need, from the constructs' own data. */

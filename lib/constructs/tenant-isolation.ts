@@ -5,7 +5,7 @@ import { DeliveryPolicy } from '../gitops/gitops-chart';
 import { NAMESPACE_NAME_LABEL, podSecurityLabels, PodSecurityLevel, podSelectorLabels, tenantLabels } from '../model/labels';
 import { ObjectNames, networkPolicyName, objectNames } from '../model/names';
 import { DnsEndpoint, defaultDenySpec, dnsEgressSpec, EgressDestination, egressTo, EKS_POD_IDENTITY_AGENT_CIDR } from './network-policies';
-import { addQuotas, computeJobQuota, computeManagerQuota, jobContainers, JobResources, largestOf, limitRangeSpec, quotaHard } from './quota';
+import { addQuotas, computeJobQuota, computeManagerQuota, jobContainers, JobResources, largestOf, limitRangeSpec, quotaHard, splitByPriorityClassScope } from './quota';
 
 /** Port of the runner manager's Prometheus endpoint (`listen_address`). */
 export const METRICS_PORT = 9252;
@@ -34,24 +34,20 @@ export class TenantScheduling {
     return Object.fromEntries(Object.keys(this.nodes.labels).sort().map((key) => [key, this.nodes.labels[key]]));
   }
 
-  /** Pod `tolerations`: exactly the tenant's taints, nothing broader. */
+  /**
+   * Pod `tolerations`: exactly the tenant's taints, nothing broader. Always operator Equal: a
+   * taint value is required, since `Exists` would tolerate every tenant's taint of that key.
+   */
   public get tolerations(): k8s.Toleration[] {
-    return this.nodes.taints.map((taint) =>
-      taint.value === undefined
-        ? { key: taint.key, operator: 'Exists', effect: taint.effect }
-        : { key: taint.key, operator: 'Equal', value: taint.value, effect: taint.effect },
-    );
+    return this.nodes.taints.map((taint) => ({ key: taint.key, operator: 'Equal', value: taint.value, effect: taint.effect }));
   }
 
   /**
-   * config.toml `node_tolerations`: `"key=value" = "Effect"` (operator Equal) or `"key" = "Effect"`
-   * (operator Exists), as the Kubernetes executor parses them
-   * (https://docs.gitlab.com/runner/executors/kubernetes/#configure-pod-tolerations).
+   * config.toml `node_tolerations`: `"key=value" = "Effect"` (operator Equal), as the Kubernetes
+   * executor parses them (https://docs.gitlab.com/runner/executors/kubernetes/#configure-pod-tolerations).
    */
   public get runnerNodeTolerations(): Record<string, string> {
-    return Object.fromEntries(
-      this.nodes.taints.map((taint) => [taint.value === undefined ? taint.key : `${taint.key}=${taint.value}`, taint.effect]),
-    );
+    return Object.fromEntries(this.nodes.taints.map((taint) => [`${taint.key}=${taint.value}`, taint.effect]));
   }
 }
 
@@ -144,6 +140,16 @@ export interface TenantIsolationProps {
    * @see https://docs.gitlab.com/runner/executors/kubernetes/#configure-runner-api-permissions
    */
   readonly apiServerEgress: EgressDestination;
+  /**
+   * Address ranges no ipBlock may include: the cluster's pod, Service and node networks and
+   * link-local (cloud metadata, Pod Identity Agent).
+   *
+   * Every ipBlock that contains one of them gets it as `except`; so do the API server's CIDRs
+   * (`apiServerEgress`), except in the manager's own API server rule.
+   * @default []
+   * @see https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicy-resource
+   */
+  readonly excludedRanges?: readonly string[];
   /**
    * The cluster DNS every pod may reach.
    *
@@ -246,6 +252,8 @@ export class TenantIsolation extends Construct {
   public readonly priorityClassName?: string;
   /** `hard` of the ResourceQuota that bounds the job pods (with the manager's when they share a namespace). */
   public readonly jobQuota: Readonly<Record<string, string>>;
+  /** Every ResourceQuota of the tenant (namespace and name), for alerts that watch them. */
+  public readonly quotas: { readonly namespace: string; readonly name: string }[] = [];
 
   constructor(scope: Construct, id: string, props: TenantIsolationProps) {
     super(scope, id);
@@ -256,6 +264,7 @@ export class TenantIsolation extends Construct {
     const managers = props.managers ?? 1;
     const dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
     const extraEgress = props.extraEgress ?? [];
+    const excludedRanges = props.excludedRanges ?? [];
     const podIdentityAgentEgress = props.podIdentityAgentEgress ?? false;
     const monitoringNamespace = props.monitoringNamespace ?? 'monitoring';
     const servicesPerJob = props.servicesPerJob ?? 1;
@@ -290,7 +299,7 @@ export class TenantIsolation extends Construct {
       this.addNamespace('Namespace', this.namespace, 'baseline', delivery);
     }
 
-    this.addNetworkPolicies({ ...props, dns, extraEgress, podIdentityAgentEgress, monitoringNamespace });
+    this.addNetworkPolicies({ ...props, dns, extraEgress, excludedRanges, podIdentityAgentEgress, monitoringNamespace });
     this.jobQuota = this.addQuotas({ ...props, managers, servicesPerJob, quotaOverrides });
   }
 
@@ -320,12 +329,14 @@ export class TenantIsolation extends Construct {
     });
   }
 
-  private addNetworkPolicies(props: TenantIsolationProps & Required<Pick<TenantIsolationProps, 'dns' | 'extraEgress' | 'podIdentityAgentEgress' | 'monitoringNamespace'>>): void {
+  private addNetworkPolicies(props: TenantIsolationProps & Required<Pick<TenantIsolationProps, 'dns' | 'extraEgress' | 'excludedRanges' | 'podIdentityAgentEgress' | 'monitoringNamespace'>>): void {
     const policy = (id: string, name: string, namespace: string, spec: k8s.NetworkPolicySpec) =>
       new k8s.KubeNetworkPolicy(this, id, { metadata: { name: networkPolicyName(this.names, name), namespace }, spec });
     const manager = { matchLabels: podSelectorLabels(this.tenantName, 'manager') };
     const jobs = { matchLabels: podSelectorLabels(this.tenantName, 'job') };
-    const to = (destination: EgressDestination) => egressTo(destination.cidrs, destination.ports);
+    // Every ipBlock excepts the cluster networks, link-local and the API server where it contains them.
+    const blocked = [...props.excludedRanges, ...props.apiServerEgress.cidrs];
+    const to = (destination: EgressDestination, excluded: readonly string[] = blocked) => egressTo(destination.cidrs, destination.ports, 'TCP', excluded);
     const gitlab = to(props.gitlabEgress);
     const s3 = to(props.s3Egress);
 
@@ -340,7 +351,7 @@ export class TenantIsolation extends Construct {
       podSelector: manager,
       policyTypes: ['Egress'],
       egress: [
-        gitlab, to(props.apiServerEgress), s3,
+        gitlab, to(props.apiServerEgress, props.excludedRanges), s3,
         // EKS Pod Identity: the SDK fetches credentials from the node's Pod Identity Agent
         // (link-local, port 80), which the default deny would block.
         // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html
@@ -355,7 +366,7 @@ export class TenantIsolation extends Construct {
         gitlab,
         to(props.registryEgress),
         s3,
-        ...props.extraEgress.map((extra) => egressTo([extra.cidr], extra.ports, extra.protocol)),
+        ...props.extraEgress.map((extra) => egressTo([extra.cidr], extra.ports, extra.protocol, blocked)),
       ],
     });
     // GitLab never calls into the cluster (runners poll); the only ingress is Prometheus scraping.
@@ -369,39 +380,47 @@ export class TenantIsolation extends Construct {
     });
   }
 
-  /** The quotas and LimitRanges; returns the `hard` of the job pods' quota. */
+  /** The quotas and LimitRanges; returns the `hard` of the job pods' quota (the one with the most pods). */
   private addQuotas(props: TenantIsolationProps & Required<Pick<TenantIsolationProps, 'managers' | 'servicesPerJob' | 'quotaOverrides'>>): Record<string, string> {
     const { managers, managerResources, cacheRegistryResources, quotaOverrides } = props;
     const jobs = computeJobQuota({ concurrent: props.concurrent, servicesPerJob: props.servicesPerJob, jobs: props.jobResources }, managers, cacheRegistryResources);
     const manager = computeManagerQuota(managerResources, managers);
-    const quota = (id: string, namespace: string, computed: Record<string, string>, scopeSelector?: k8s.ScopeSelector) => {
-      const hard = quotaHard(computed, quotaOverrides);
+    // `hard` already holds the tenant's quota.hard overrides (quotaHard), sorted by key.
+    const hards: Record<string, string>[] = [];
+    const quota = (id: string, namespace: string, hard: Record<string, string>, scopeSelector?: k8s.ScopeSelector, name: string = this.names.resourceQuota) => {
+      this.quotas.push({ namespace, name });
       new k8s.KubeResourceQuota(this, id, {
-        metadata: { name: this.names.resourceQuota, namespace },
+        metadata: { name, namespace },
         spec: { hard: Object.fromEntries(Object.entries(hard).map(([k, v]) => [k, k8s.Quantity.fromString(v)])), scopeSelector },
       });
-      return hard;
+      hards.push(hard);
     };
     const containers = jobContainers(props.jobResources, cacheRegistryResources);
     const largestBuild = largestOf(props.jobResources.map((r) => r.build));
 
     if (this.shared) {
       // One namespace, many tenants: a quota can only be told apart by a scope. The PriorityClass
-      // of the tenant's manager and job pods is that scope.
-      return quota('ResourceQuota', this.namespace, addQuotas(jobs, manager), {
+      // of the tenant's manager and job pods is that scope. The API server accepts a scoped quota
+      // only on pod count, CPU and memory ("unsupported scope applied to resource"), so every other
+      // entry (no NodePort/LoadBalancer Services, other quota.hard overrides) goes to a second,
+      // unscoped quota, which holds for the whole shared namespace.
+      const { scoped, unscoped } = splitByPriorityClassScope(quotaHard(addQuotas(jobs, manager), quotaOverrides));
+      quota('ResourceQuota', this.namespace, scoped, {
         matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: [this.priorityClassName!] }],
       });
+      quota('UnscopedResourceQuota', this.namespace, unscoped, undefined, `${this.names.resourceQuota}-unscoped`);
     } else if (this.separateBuildNamespace) {
-      const jobHard = quota('ResourceQuota', this.jobNamespace, jobs);
+      quota('ResourceQuota', this.jobNamespace, quotaHard(jobs, quotaOverrides));
       this.addLimitRange('LimitRange', this.jobNamespace, containers, largestBuild);
-      quota('ManagerResourceQuota', this.namespace, manager);
+      quota('ManagerResourceQuota', this.namespace, quotaHard(manager, quotaOverrides));
       this.addLimitRange('ManagerLimitRange', this.namespace, [managerResources], managerResources);
-      return jobHard;
     } else {
-      const hard = quota('ResourceQuota', this.namespace, addQuotas(jobs, manager));
+      quota('ResourceQuota', this.namespace, quotaHard(addQuotas(jobs, manager), quotaOverrides));
       this.addLimitRange('LimitRange', this.namespace, [...containers, managerResources], largestBuild);
-      return hard;
     }
+    // The job pods' quota is the one with the most pods (the manager's has one per manager; the
+    // shared variant's unscoped quota none); the first of equals. `{}` if no quota counts a pod.
+    return hards.reduce<Record<string, string>>((best, hard) => (Number(hard.pods ?? 0) > Number(best.pods ?? 0) ? hard : best), {});
   }
 
   private addLimitRange(id: string, namespace: string, containers: readonly ContainerResources[], defaults: ContainerResources): void {

@@ -6,8 +6,10 @@
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { DeliveryPolicy } from '../gitops/gitops-chart';
+import { LINK_LOCAL_CIDRS } from '../model/network';
 import { requiredSecrets } from '../model/secrets';
 import { KanikoCache, KanikoCacheProps } from './kaniko-cache';
+import { TenantAlertsProps } from './tenant-alerts';
 import { EgressDestination } from './network-policies';
 import { TenantIsolation, TenantIsolationProps } from './tenant-isolation';
 import { TenantRunnerProps } from './tenant-runner';
@@ -17,6 +19,15 @@ import { TenantSecrets, TenantSecretsProps } from './tenant-secrets';
 export function httpsPort(url: string): number {
   const port = new URL(url).port;
   return port ? Number(port) : 443;
+}
+
+/**
+ * Address ranges no ipBlock of a tenant's pods may include: the cluster's pod, Service and node
+ * networks (other tenants' pods, kubelets), link-local (cloud metadata, Pod Identity Agent) and,
+ * unless the rule is the manager's own API server rule, the API server endpoints.
+ */
+export function blockedRanges(platform: Platform, apiServer = true): string[] {
+  return [...platform.kubernetes.clusterCidrs, ...LINK_LOCAL_CIDRS, ...(apiServer ? platform.kubernetes.apiServerCidrs : [])];
 }
 
 /** Where the tenant's pods reach S3 (and STS). */
@@ -39,6 +50,8 @@ export function isolationProps(platform: Platform, tenant: TenantConfig, deliver
     s3Egress: s3Egress(platform),
     registryEgress: { cidrs: platform.registry.egressCidrs, ports: platform.registry.egressPorts },
     apiServerEgress: { cidrs: platform.kubernetes.apiServerCidrs, ports: platform.kubernetes.apiServerPorts },
+    // The API server's CIDRs (apiServerEgress) are excepted too, except in the manager's API server rule.
+    excludedRanges: blockedRanges(platform, false),
     dns: platform.kubernetes.dns,
     extraEgress: tenant.egress.extra,
     podIdentityAgentEgress: tenant.cache.s3.auth.type === 'podIdentity',
@@ -69,6 +82,7 @@ export function kanikoCacheProps(platform: Platform, tenant: TenantConfig, isola
     encryption: s3.encryption,
     auth: s3.auth,
     s3Egress: s3Egress(platform),
+    excludedRanges: blockedRanges(platform),
     cacheRegistry: platform.kaniko.cacheRegistry,
   };
 }
@@ -108,6 +122,21 @@ export function tenantRunnerProps(
     workloadKind: tenant.layout.workloadKind,
     podMonitorLabels: monitoring.podMonitorLabels,
     scrapeInterval: monitoring.scrapeInterval,
+    delivery,
+  };
+}
+
+export function tenantAlertsProps(platform: Platform, tenant: TenantConfig, isolation: TenantIsolation, delivery: DeliveryPolicy): TenantAlertsProps {
+  const { monitoring } = platform;
+  const { names, namespace } = isolation;
+  return {
+    tenant: tenant.name,
+    namespace,
+    name: names.prometheusRule,
+    labels: monitoring.alerts.labels ?? monitoring.podMonitorLabels,
+    scrapeJob: `${namespace}/${names.podMonitor}`,
+    quotas: isolation.quotas,
+    runbookUrl: monitoring.alerts.runbookUrl,
     delivery,
   };
 }

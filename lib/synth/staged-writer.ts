@@ -17,6 +17,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { GitOpsTool } from '../gitops/gitops-chart';
 import { DuplicatePathError, OutputFile } from './output';
 import { committedFiles, RemovalRefusedError, tenantUnits, unitOfPath } from './removal-guard';
 import { listTree, removeTree } from './tree';
@@ -24,6 +25,11 @@ import { listTree, removeTree } from './tree';
 /** Receives the files of `dist/` as they are synthesized, in any order. */
 export interface OutputSink {
   add(files: readonly OutputFile[]): void;
+  /**
+   * Files known to be unchanged in the output folder (a tenant the synth cache reused): kept as
+   * they are, without being read. Only a sink that writes a folder supports it.
+   */
+  keep?(files: readonly { readonly path: string; readonly unit?: string }[]): void;
 }
 
 /** Tenant folders added, changed, removed and unchanged by a write. */
@@ -37,6 +43,8 @@ export interface WriteResult {
 export interface WriteOptions {
   /** Allow tenants that exist in `dist/` but no longer in the configuration to be deleted. */
   readonly allowRemoval?: boolean;
+  /** The delivery tool, for the removal guard's message (what it would do with a removed tenant). */
+  readonly tool?: GitOpsTool;
 }
 
 export interface StagedWriterOptions {
@@ -116,6 +124,14 @@ export class StagedWriter implements OutputSink {
     }
   }
 
+  public keep(files: readonly { readonly path: string; readonly unit?: string }[]): void {
+    for (const file of files) {
+      if (this.next.has(file.path)) throw new DuplicatePathError(file.path);
+      if (!this.previous.has(file.path)) throw new Error(`kept file ${file.path} is not in ${this.outDir}/`);
+      this.next.set(file.path, { unit: file.unit, status: 'same' });
+    }
+  }
+
   /** Files staged so far (written or unchanged). */
   public get fileCount(): number {
     return this.next.size;
@@ -128,7 +144,7 @@ export class StagedWriter implements OutputSink {
   public commit(options: WriteOptions = {}): WriteResult {
     try {
       const result = this.compare();
-      if (result.removed.length > 0 && !options.allowRemoval) throw new RemovalRefusedError(result.removed);
+      if (result.removed.length > 0 && !options.allowRemoval) throw new RemovalRefusedError(result.removed, options.tool);
       checkpoint('staged');
       this.apply();
       checkpoint('applied');

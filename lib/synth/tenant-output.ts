@@ -4,12 +4,13 @@
  */
 import { App } from 'cdk8s';
 import type { TenantConfig } from '../model/resolve';
+import { OutputLimitError } from '../config/errors';
 import type { Platform } from '../config/schema';
 import { TenantChart, TenantChartFacts } from '../constructs/tenant-chart';
 import { DeliveredTenant } from '../gitops/gitops-chart';
 import { secretMaterialIn } from '../guards/secret-material';
 import { ciTemplatePath, kanikoCiTemplate } from '../render/ci-template';
-import { TenantSummaryFacts } from '../render/summary';
+import { TenantSummaryFacts, tenantSummaryFile } from '../render/summary';
 import { ManifestObject, objectFileName, OutputFile, toYaml } from './output';
 
 /**
@@ -28,7 +29,8 @@ function synthesizeTenantChart(platform: Platform, tenant: TenantConfig): { obje
     const chart = new TenantChart(app, tenant.name, { platform, tenant });
     return { objects: chart.toJson() as ManifestObject[], facts: chart.facts };
   } catch (error) {
-    throw new Error(`tenant '${tenant.name}' (${tenant.file}): ${(error as Error).message}`);
+    const message = `tenant '${tenant.name}' (${tenant.file}): ${(error as Error).message}`;
+    throw error instanceof OutputLimitError ? new OutputLimitError(message) : new Error(message);
   }
 }
 
@@ -57,12 +59,9 @@ export function synthesizeTenantOutput(platform: Platform, tenant: TenantConfig,
   }
   // The CI template stays outside the synced tenant folder (Argo CD and Flux would apply it).
   files.push({ path: `${prefix}${ciTemplatePath(tenant.name)}`, content: kanikoCiTemplate(platform, tenant), unit });
-  return {
-    files,
-    findings,
-    delivered: deliveredFacts(platform, tenant.name, unit, objects, facts),
-    summary: { namespaces: [...facts.namespaces].sort(), quota: facts.jobQuota },
-  };
+  const summary: TenantSummaryFacts = { namespaces: [...facts.namespaces].sort(), quota: facts.jobQuota };
+  files.push(tenantSummaryFile(platform, tenant, summary, prefix));
+  return { files, findings, delivered: deliveredFacts(platform, tenant.name, unit, objects, facts), summary };
 }
 
 const CLUSTER_SCOPED_KINDS = new Set(['Namespace', 'PriorityClass']);
@@ -75,9 +74,9 @@ export interface FolderFacts {
 /**
  * What the delivery objects need to know of a folder of objects (a tenant's, or the shared
  * namespace's). The namespaces are the chart's own facts. The kinds are read from the
- * synthesized objects on purpose: the AppProject whitelists exactly the kinds the folder holds,
- * and the objects are the one honest source of that (a new construct adds its kinds without
- * anybody keeping a second list).
+ * synthesized objects on purpose: they are what the folder holds, which test/gitops.test.ts checks
+ * against the AppProject's fixed kind lists (a new construct's kinds show up without anybody
+ * keeping a second list here).
  */
 export function deliveredFacts(platform: Platform, name: string, unit: string, objects: readonly ManifestObject[], facts: FolderFacts): DeliveredTenant {
   // The health-checked workload stays what it was: the folder's first Deployment or DaemonSet.

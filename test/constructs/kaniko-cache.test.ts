@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import { KanikoCache } from '../../lib/constructs/kaniko-cache';
 import { TenantIsolation } from '../../lib/constructs/tenant-isolation';
-import { cacheProps, isolationProps, Json, ofKind, one, synth } from './props';
+import { cacheProps, EXCLUDED_RANGES, isolationProps, Json, ofKind, one, synth } from './props';
 
 const build = (cache: Parameters<typeof cacheProps>[1] = {}, isolation: Parameters<typeof isolationProps>[0] = {}) => {
   const chart = Testing.chart();
@@ -80,6 +80,14 @@ describe('KanikoCache', () => {
     expect(egress).toEqual([{ to: [{ ipBlock: { cidr: '198.51.100.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }] }]);
     const ingress = one(objects, 'NetworkPolicy', 'kaniko-cache-registry-ingress').spec.ingress[0];
     expect(ingress.from).toEqual([{ podSelector: { matchLabels: { 'tenant-runners.io/tenant': 'acme', 'tenant-runners.io/role': 'job' } } }]);
+  });
+
+  test('s3 mode: the registry\'s S3 ipBlocks except the excluded ranges they contain', () => {
+    const egress = (cache: Parameters<typeof cacheProps>[1]) =>
+      one(build({ mode: 's3', cacheRepo: 'kaniko-cache-registry.acme.svc:5000/cache', ...cache }).objects, 'NetworkPolicy', 'kaniko-cache-registry-egress').spec.egress;
+    expect(egress({})[0].to).toEqual([{ ipBlock: { cidr: '198.51.100.0/24' } }]);
+    const wide = egress({ s3Egress: { cidrs: ['0.0.0.0/0'], ports: [443] }, excludedRanges: [...EXCLUDED_RANGES, '10.0.0.1/32'] });
+    expect(wide[0].to).toEqual([{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.1/32', '10.96.0.0/12', '169.254.0.0/16'] } }]);
   });
 
   test('s3 mode with static keys: the registry reads them from the Secret', () => {

@@ -19,6 +19,9 @@ export const SERVICE = size('100m', '128Mi', '1', '1Gi');
 export const MANAGER = size('100m', '128Mi', '500m', '512Mi');
 export const REGISTRY = size('100m', '128Mi', '1', '512Mi');
 
+/** Cluster networks and link-local: the ranges wide ipBlocks must except (`excludedRanges`). */
+export const EXCLUDED_RANGES = ['10.96.0.0/12', '169.254.0.0/16'];
+
 export const runner = (name: string, overrides: Partial<RunnerSpec> = {}): RunnerSpec => ({
   name,
   image: 'alpine:3.22',

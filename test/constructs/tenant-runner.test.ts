@@ -1,6 +1,7 @@
 import { parse } from 'smol-toml';
 import { DeliveryPolicy } from '../../lib/gitops/gitops-chart';
-import { TenantRunner, TenantRunnerProps } from '../../lib/constructs/tenant-runner';
+import { OutputLimitError } from '../../lib/config/errors';
+import { CONFIGMAP_MAX_BYTES, TenantRunner, TenantRunnerProps } from '../../lib/constructs/tenant-runner';
 import { Json, MANAGER, one, runner, synth, wired } from './props';
 
 type Wiring = ReturnType<typeof wired>;
@@ -36,6 +37,13 @@ describe('TenantRunner', () => {
     expect(one(objects, 'ConfigMap', 'gitlab-runner-config').data['config.toml']).toBe(r.configToml);
     const overridden = parse(build({ checkInterval: 10, logLevel: 'debug', shutdownTimeoutSeconds: 60 }).runner.configToml) as Json;
     expect(overridden).toMatchObject({ check_interval: 10, log_level: 'debug', shutdown_timeout: 60 });
+  });
+
+  test('a config.toml over 1 MiB is refused with its size (OutputLimitError)', () => {
+    const environment = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`VAR_${i}`, 'x'.repeat(3000)]));
+    const big = () => build({ runners: [runner('docker', { environment }), runner('java', { environment })] });
+    expect(big).toThrow(OutputLimitError);
+    expect(big).toThrow(new RegExp(`^ConfigMap gitlab-runner-config would hold \\d+ bytes \\(1\\.\\d\\d MiB\\), over the ${CONFIGMAP_MAX_BYTES} bytes \\(1 MiB\\) Kubernetes accepts; reduce runners, their environment or allowedImages/allowedServices$`));
   });
 
   test('job pods go where the isolation says: job namespace, job ServiceAccount, Role there', () => {

@@ -43,7 +43,7 @@ test('on a fresh clone without build/, writes dist/ identical to the committed o
   const run = cdk8sSynth();
   expect(run.status).toBe(0);
   // Compared with Git's committed dist/ (the folder is gone), the tenants are not new.
-  expect(run.stderr).toMatch(/^dist\/: 37 files for 2 tenants; changed: tenant-1, tenant-2$/m);
+  expect(run.stderr).toMatch(/^dist\/: \d+ files for 2 tenants; changed: tenant-1, tenant-2$/m);
   expect(treeHash(path.join(repo, 'dist'))).toBe(treeHash(path.join(ROOT, 'dist')));
   // The CLI's own output folder is a scratch folder under build/, never dist/.
   expect(fs.readdirSync(path.join(repo, 'build', 'cdk8s.out'))).toEqual(['tenant-runners.k8s.yaml']);
