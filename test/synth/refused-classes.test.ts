@@ -38,7 +38,8 @@ function synth(cwd: string): Promise<{ code: number | null; stderr: string }> {
     const child = spawn(process.execPath, [RUN, 'synth'], { cwd, env: { ...process.env, CI: 'true' } });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stderr }));
+    // 'close', not 'exit': stderr is fully read only once the streams are closed.
+    child.on('close', (code) => resolve({ code, stderr }));
   });
 }
 
