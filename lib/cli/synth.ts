@@ -6,7 +6,8 @@
  *
  * The cdk8s CLI passes no arguments, so the environment can say the same:
  * TENANT_RUNNERS_ALLOW_REMOVAL=1 and TENANT_RUNNERS_JOBS=N (a flag wins over its variable);
- * TENANT_RUNNERS_LOCK_WAIT_MS sets how long to wait for another synth's lock (default 30 s).
+ * TENANT_RUNNERS_LOCK_WAIT_MS sets how long to wait for another synth's lock (default 30 s);
+ * TENANT_RUNNERS_NO_CACHE=1 synthesizes every tenant even when its input did not change.
  * Exit codes: synth 0 written, 1 bad input or refused (dist/ unchanged); diff 0 no changes,
  * 1 changes; both 2 on a usage error and 3 on an internal error.
  */
@@ -21,6 +22,7 @@ import { synthesizeClusters, synthesizeToDirectory } from '../synth/engine';
 import { DuplicatePathError } from '../synth/output';
 import { RemovalRefusedError } from '../synth/removal-guard';
 import { OutputApplyError, OutputLockedError } from '../synth/staged-writer';
+import { SynthCache } from '../synth/synth-cache';
 import { readTree } from '../synth/tree';
 import { countTenantFiles, defaultJobs, SynthWorkers } from '../synth/workers';
 import { EXIT, Io, parseCommandLine, processIo, runCommand, UsageError, wholeNumber } from './io';
@@ -96,6 +98,8 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
       const total = clusters.reduce((n, c) => n + c.tenants.length, 0);
       const { files, result } = synthesizeToDirectory(clusters, outDir, {
         allowRemoval,
+        // Versioned by this bundle (esbuild keeps __filename as build/synth.js); none from sources.
+        cache: isSet(env.TENANT_RUNNERS_NO_CACHE) ? undefined : SynthCache.open(outDir, __filename),
         synthesizer: workers,
         onProgress: io.progress && throttled((done) => io.progress!(`synthesizing: ${done}/${total} tenants`)),
         onWait: (message) => io.err(message),

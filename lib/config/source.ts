@@ -3,7 +3,7 @@
  * then map any key path back to the nearest node that exists in the file.
  */
 import * as fs from 'node:fs';
-import { Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument, Pair, Parser, YAMLMap } from 'yaml';
+import { Composer, Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, Pair, Parser, YAMLMap } from 'yaml';
 import { ConfigProblem, formatKeyPath } from './errors';
 
 export interface SourceFile {
@@ -66,8 +66,28 @@ export function fileKind(stat: fs.Stats): string {
 
 export function parseSource(file: string, text: string, problems: ConfigProblem[]): SourceFile | undefined {
   const lineCounter = new LineCounter();
+  // One lexer/parser pass feeds both the document (composed as yaml's parseDocument does) and the
+  // comment scan, which needs the concrete syntax tree: config loading is most of a cached synth.
+  const tokens: unknown[] = [];
+  const recorded = function* (source: Iterable<unknown>) {
+    for (const token of source) {
+      tokens.push(token);
+      yield token;
+    }
+  };
   // uniqueKeys (the default) makes a duplicate key an error instead of a silent override.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true });
+  let doc: Document.Parsed | undefined;
+  for (const next of composer.compose(recorded(new Parser(lineCounter.addNewLine).parse(text)) as never, true, text.length)) {
+    if (!doc) doc = next as Document.Parsed;
+    else {
+      const pos = lineCounter.linePos(next.range[0]);
+      problems.push({ file, line: pos.line, column: pos.col, keyPath: '', message: 'YAML syntax error: a configuration file holds one document; remove the second (---)' });
+      return undefined;
+    }
+  }
+  // compose(…, forceDoc = true) yields a document even for an empty file.
+  if (!doc) throw new Error(`${file}: the YAML composer returned no document`);
   if (doc.errors.length > 0) {
     for (const error of doc.errors) {
       const pos = lineCounter.linePos(error.pos[0]);
@@ -93,7 +113,7 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
     });
     return undefined;
   }
-  return { file, doc, lineCounter, value: value ?? {}, comments: commentsOf(text) };
+  return { file, doc, lineCounter, value: value ?? {}, comments: commentsOf(tokens) };
 }
 
 function firstAliasOffset(text: string): number {
@@ -102,7 +122,7 @@ function firstAliasOffset(text: string): number {
 }
 
 /** Comments from the concrete syntax tree (the document model keeps them without positions). */
-function commentsOf(text: string): { offset: number; text: string }[] {
+function commentsOf(tokens: readonly unknown[]): { offset: number; text: string }[] {
   const comments: { offset: number; text: string }[] = [];
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(walk);
@@ -112,7 +132,7 @@ function commentsOf(text: string): { offset: number; text: string }[] {
       for (const child of Object.values(node)) if (child && typeof child === 'object') walk(child);
     }
   };
-  for (const token of new Parser().parse(text)) walk(token);
+  for (const token of tokens) walk(token);
   return comments;
 }
 

@@ -15,6 +15,7 @@ import { SecretMaterialError, secretMaterialIn } from '../guards/secret-material
 import { ClusterSummary, renderSummary } from '../render/summary';
 import { ManifestObject, objectFileName, OutputFile, toYaml } from './output';
 import { OutputSink, StagedWriter, StagedWriterOptions, WriteOptions, WriteResult } from './staged-writer';
+import { SynthCache, TenantFacts } from './synth-cache';
 import { deliveredFacts, synthesizeTenantOutput, TenantOutput } from './tenant-output';
 
 // The engine's vocabulary, so callers of the synth wing need one import.
@@ -32,7 +33,7 @@ export type { WriteOptions, WriteResult } from './staged-writer';
  * are done, in any order; the returned list is in configuration order and may hold no files.
  */
 export interface TenantSynthesizer {
-  synthesize(config: ClusterConfig, prefix: string, onOutputs: (outputs: readonly TenantOutput[]) => void): TenantOutput[];
+  synthesize(config: ClusterConfig, prefix: string, onOutputs: (outputs: readonly TenantOutput[]) => void): TenantFacts[];
 }
 
 /** Every tenant in this thread, one after the other. */
@@ -48,6 +49,8 @@ export const inThisThread: TenantSynthesizer = {
 
 export interface SynthesizeOptions {
   readonly synthesizer?: TenantSynthesizer;
+  /** Reuses tenants whose input did not change since the last synth into the same folder. */
+  readonly cache?: SynthCache;
   /** Called as tenants are done: tenants done so far, tenants in all. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -66,7 +69,7 @@ export function synthesizeInto(sink: OutputSink, clusters: readonly ClusterConfi
   const findings: string[] = [];
   for (const config of clusters) {
     const prefix = config.cluster ? `${config.cluster}/` : '';
-    const outputs = synthesizer.synthesize(config, prefix, (batch) => {
+    const outputs = synthesizeCluster(sink, config, prefix, synthesizer, options.cache, (batch) => {
       for (const output of batch) {
         findings.push(...output.findings);
         // Nothing more is staged once secret material was found: the synth fails anyway.
@@ -101,6 +104,52 @@ export function synthesizeInto(sink: OutputSink, clusters: readonly ClusterConfi
   // Checked before anything is written: one finding anywhere and dist/ stays as it was.
   if (findings.length > 0) throw new SecretMaterialError(findings);
   sink.add([{ path: 'README.md', content: renderSummary(summaries) }]);
+}
+
+/**
+ * The outputs of one cluster's tenants in configuration order: tenants the cache can reuse are
+ * kept as they are on disk; the others go to the synthesizer, and `onOutputs` gets them as they are done.
+ */
+function synthesizeCluster(
+  sink: OutputSink,
+  config: ClusterConfig,
+  prefix: string,
+  synthesizer: TenantSynthesizer,
+  cache: SynthCache | undefined,
+  onOutputs: (outputs: readonly TenantOutput[]) => void,
+): TenantFacts[] {
+  if (!cache || !sink.keep) return synthesizer.synthesize(config, prefix, onOutputs);
+  const platformJson = JSON.stringify(config.platform);
+  const facts: TenantFacts[] = new Array(config.tenants.length);
+  const inputs = new Map<string, string>();
+  const todo: number[] = [];
+  const reused: TenantOutput[] = [];
+  config.tenants.forEach((tenant, index) => {
+    const unit = `${prefix}${tenant.name}`;
+    const input = cache.inputHash(prefix, platformJson, tenant);
+    const hit = cache.reusable(unit, input);
+    if (!hit) {
+      inputs.set(unit, input);
+      todo.push(index);
+      return;
+    }
+    sink.keep!(hit.files.map((path) => ({ path, unit })));
+    facts[index] = hit.facts;
+    reused.push({ ...hit.facts, files: [] });
+  });
+  if (reused.length > 0) onOutputs(reused);
+  if (todo.length === 0) return facts;
+  const recorded = (outputs: readonly TenantOutput[]) => {
+    for (const output of outputs) {
+      const unit = output.files.find((f) => f.unit)?.unit ?? '';
+      const { files, ...rest } = output;
+      cache.record(unit, inputs.get(unit) ?? '', files.map((f) => f.path), rest);
+    }
+    onOutputs(outputs);
+  };
+  const synthesized = synthesizer.synthesize({ ...config, tenants: todo.map((i) => config.tenants[i]) }, prefix, recorded);
+  todo.forEach((index, k) => (facts[index] = synthesized[k]));
+  return facts;
 }
 
 /** Collects files in memory (for `diff` and tests); `files()` are sorted by path. */
@@ -144,7 +193,9 @@ export function synthesizeToDirectory(clusters: readonly ClusterConfig[], outDir
   try {
     synthesizeInto(writer, clusters, options);
     const files = writer.fileCount;
-    return { files, result: writer.commit(options) };
+    const result = writer.commit(options);
+    options.cache?.save();
+    return { files, result };
   } finally {
     writer.abort();
   }

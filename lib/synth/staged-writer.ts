@@ -24,6 +24,11 @@ import { listTree, removeTree } from './tree';
 /** Receives the files of `dist/` as they are synthesized, in any order. */
 export interface OutputSink {
   add(files: readonly OutputFile[]): void;
+  /**
+   * Files known to be unchanged in the output folder (a tenant the synth cache reused): kept as
+   * they are, without being read. Only a sink that writes a folder supports it.
+   */
+  keep?(files: readonly { readonly path: string; readonly unit?: string }[]): void;
 }
 
 /** Tenant folders added, changed, removed and unchanged by a write. */
@@ -113,6 +118,14 @@ export class StagedWriter implements OutputSink {
       }
       if (status !== 'same') this.writeStaged(file);
       this.next.set(file.path, { unit: file.unit, status });
+    }
+  }
+
+  public keep(files: readonly { readonly path: string; readonly unit?: string }[]): void {
+    for (const file of files) {
+      if (this.next.has(file.path)) throw new DuplicatePathError(file.path);
+      if (!this.previous.has(file.path)) throw new Error(`kept file ${file.path} is not in ${this.outDir}/`);
+      this.next.set(file.path, { unit: file.unit, status: 'same' });
     }
   }
 
