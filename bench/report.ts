@@ -51,6 +51,10 @@ export interface Example {
   direct: Summary;
   npm: Summary;
   cdk8s: Summary;
+  /** Wall seconds of one run each (direct, npm, cdk8s) without the synth cache. */
+  cold: [number, number, number];
+  /** Load average before → after. */
+  load: string;
   /** The copy of dist/ is byte-identical to the committed one after the runs. */
   unchanged: boolean;
 }
@@ -137,8 +141,13 @@ export function targets(rows: readonly Row[], underLoad: LoadRow | undefined, ex
     load: '',
   });
   if (example) {
-    checks.push({ target: 'example: `npm run synth` ≤ 1 s', measured: `${sec(example.npm.wall)} (node build/synth.js alone: ${sec(example.direct.wall)})`, met: example.npm.wall <= 1, load: '' });
-    checks.push({ target: 'example: `npx cdk8s synth` ≤ 1.5 s', measured: sec(example.cdk8s.wall), met: example.cdk8s.wall <= 1.5, load: '' });
+    checks.push({
+      target: 'example: `npm run synth` ≤ 1 s',
+      measured: `${sec(example.npm.wall)} (without the synth cache ${sec(example.cold[1])}; node build/synth.js alone ${sec(example.direct.wall)})`,
+      met: example.npm.wall <= 1,
+      load: example.load,
+    });
+    checks.push({ target: 'example: `npx cdk8s synth` ≤ 1.5 s', measured: `${sec(example.cdk8s.wall)} (without the synth cache ${sec(example.cold[2])})`, met: example.cdk8s.wall <= 1.5, load: example.load });
   } else {
     missing('example: `npm run synth` ≤ 1 s');
     missing('example: `npx cdk8s synth` ≤ 1.5 s');
@@ -236,10 +245,10 @@ export function markdown(report: Report): string {
         `${example.unchanged ? 'byte-identical to the committed one after the runs' : '**not** identical to the committed one after the runs'}); ` +
         '`npx cdk8s synth` with `CDK8S_CHECK_UPGRADE=false` (else the CLI asks the npm registry for a newer version on every run).',
       '',
-      '| command | wall (median) | every run | peak RSS |',
-      '|---|---:|---|---:|',
-      ...([['`node build/synth.js`', example.direct], ['`npm run synth`', example.npm], ['`npx cdk8s synth`', example.cdk8s]] as const).map(
-        ([name, x]) => `| ${name} | ${sec(x.wall)} | ${x.walls.map((w) => w.toFixed(2)).join(' ')} | ${mb(x.rssMb)} |`,
+      '| command | wall (median, synth cache warm) | every run | without the cache (one run) | peak RSS |',
+      '|---|---:|---|---:|---:|',
+      ...([['`node build/synth.js`', example.direct, 0], ['`npm run synth`', example.npm, 1], ['`npx cdk8s synth`', example.cdk8s, 2]] as const).map(
+        ([name, x, i]) => `| ${name} | ${sec(x.wall)} | ${x.walls.map((w) => w.toFixed(2)).join(' ')} | ${sec(example.cold[i])} | ${mb(x.rssMb)} |`,
       ),
       '',
     );

@@ -15,6 +15,7 @@
  *
  * Not part of `npm test`: speed is measured here, never asserted in tests.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,6 +27,19 @@ import { Example, LoadRow, markdown, Options, Row, svg, targets } from './report
 const ROOT = path.resolve(__dirname, '..', '..');
 const SYNTH = path.join(ROOT, 'build', 'synth.js');
 const FLOOR = path.join(ROOT, 'build', 'bench', 'floor.js');
+/** The synth cache (lib/synth/synth-cache.ts) lives next to the bundle, one file per output folder. */
+const CACHE_DIR = path.join(ROOT, 'build', 'synth-cache');
+
+/**
+ * Removes the synth cache of `outDir` (named as lib/synth/synth-cache.ts names it): before each
+ * fresh synth (a fresh synth, as in a new clone or CI, has no cache) and after each N (they are
+ * tens of MB at thousands of tenants). Other folders' caches are left alone.
+ */
+function dropCache(outDir: string): void {
+  const name = `${createHash('sha256').update(path.resolve(outDir)).digest('hex').slice(0, 32)}.json`;
+  fs.rmSync(path.join(CACHE_DIR, name), { force: true });
+}
+
 /** A burner exits by itself after this long, even if the bench is killed without cleanup. */
 const BURNER_MAX_SECONDS = 30 * 60;
 
@@ -134,6 +148,7 @@ function benchSize(tenants: number, options: Options): { row: Row; underLoad?: L
     let floorBytes: number | undefined;
     for (let r = 0; r < runs; r++) {
       fs.rmSync(s.dist, { recursive: true, force: true });
+      dropCache(s.dist);
       synth.push(runNode(synthArgs, ROOT, dir));
       const h = treeHash(s.dist);
       fresh ??= h;
@@ -143,6 +158,7 @@ function benchSize(tenants: number, options: Options): { row: Row; underLoad?: L
       hashes.resynth.add(treeHash(s.dist).hash);
       if (withSingle) {
         fs.rmSync(s.dist, { recursive: true, force: true });
+        dropCache(s.dist);
         single.push(runNode(singleArgs, ROOT, dir));
         hashes.single.add(treeHash(s.dist).hash);
       }
@@ -179,8 +195,10 @@ function benchSize(tenants: number, options: Options): { row: Row; underLoad?: L
       try {
         for (let r = 0; r < options.loadRuns; r++) {
           fs.rmSync(s.dist, { recursive: true, force: true });
+          dropCache(s.dist);
           ls.push(runNode(synthArgs, ROOT, dir));
           fs.rmSync(s.dist, { recursive: true, force: true });
+          dropCache(s.dist);
           l1.push(runNode(singleArgs, ROOT, dir));
           if (withFloor) lf.push(runFloor(s, fresh!.files));
         }
@@ -191,6 +209,7 @@ function benchSize(tenants: number, options: Options): { row: Row; underLoad?: L
     }
     return { row, underLoad };
   } finally {
+    dropCache(s.dist);
     if (options.keep) console.error(`kept ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -204,6 +223,7 @@ function benchSize(tenants: number, options: Options): { row: Row; underLoad?: L
  * every run).
  */
 function benchExample(options: Options): Example {
+  const loadBefore = loadAverage();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenant-runners-bench-example-'));
   try {
     for (const file of ['package.json', 'cdk8s.yaml']) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
@@ -217,14 +237,21 @@ function benchExample(options: Options): Example {
     const cdk8s: Run[] = [];
     // Build the bundle first if a source changed (not timed: a command after an edit is not the case measured).
     runNode([path.join(ROOT, 'scripts', 'run.mjs'), 'synth', '--help'], dir, dir);
+    // Once each without the synth cache (a new clone, or after the code changed), then with it.
+    const cold: Run[] = [];
+    for (const command of [() => runNode([SYNTH], dir, dir, env), () => runCommand('npm', ['run', 'synth'], dir, dir, env), () => runCommand('npx', ['cdk8s', 'synth'], dir, dir, env)]) {
+      dropCache(path.join(dir, 'dist'));
+      cold.push(command());
+    }
     for (let r = 0; r < options.exampleRuns; r++) {
       direct.push(runNode([SYNTH], dir, dir, env));
       npm.push(runCommand('npm', ['run', 'synth'], dir, dir, env));
       cdk8s.push(runCommand('npx', ['cdk8s', 'synth'], dir, dir, env));
     }
     const after = treeHash(path.join(dir, 'dist')).hash;
-    return { direct: summarize(direct), npm: summarize(npm), cdk8s: summarize(cdk8s), unchanged: after === committed };
+    return { direct: summarize(direct), npm: summarize(npm), cdk8s: summarize(cdk8s), cold: cold.map((r) => r.wall) as [number, number, number], load: `${loadBefore} → ${loadAverage()}`, unchanged: after === committed };
   } finally {
+    dropCache(path.join(dir, 'dist'));
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
