@@ -53,7 +53,7 @@ const USAGE = `usage: npm run bench -- [options]
   --floor-max 5000      largest N with a floor (the floor needs the whole output as JSON in memory)
   --single-max 5000     largest N with a --jobs 1 run
   --under-load 2000     N measured again with one busy-loop process per core (0: none)
-  --load-runs 2         runs under load
+  --load-runs 1         runs under load
   --example-runs 5      runs of the example configuration (0: none)
   --results DIR         where results.{md,json,svg} go (default bench/results)
   --keep                keep the temporary directories`;
@@ -66,7 +66,7 @@ function parseArgs(argv: string[]): Options {
     floorMax: 5000,
     singleMax: 5000,
     underLoad: 2000,
-    loadRuns: 2,
+    loadRuns: 1,
     exampleRuns: 5,
     results: path.join('bench', 'results'),
     keep: false,
