@@ -353,7 +353,9 @@ export function svg(rows: readonly Row[], underLoad: LoadRow | undefined, date: 
     ];
     marks.forEach(([label, color, v], i) => {
       if (v === undefined) return;
-      out.push(`<rect x="${(x(underLoad.tenants) - 4).toFixed(1)}" y="${(yT(v) - 4).toFixed(1)}" width="8" height="8" fill="white" stroke="${color}" stroke-width="2"/>`);
+      // Side by side (synth, --jobs 1, floor), so equal times do not hide each other.
+      const mx = x(underLoad.tenants) + (i - 1) * 9;
+      out.push(`<rect x="${(mx - 4).toFixed(1)}" y="${(yT(v) - 4).toFixed(1)}" width="8" height="8" fill="white" stroke="${color}" stroke-width="2"/>`);
       const ly = p1.legendNext + i * 20;
       out.push(`<rect x="${lx + 8}" y="${ly - 4}" width="8" height="8" fill="white" stroke="${color}" stroke-width="2"/>`);
       out.push(`<text x="${lx + 30}" y="${ly + 4}">${label}</text>`);
@@ -378,7 +380,7 @@ export function svg(rows: readonly Row[], underLoad: LoadRow | undefined, date: 
   ];
   drawPanel(top2, 'Peak RSS of the whole process (largest run)', 'MB', yR, rTicks, rssSeries, (y) => {
     out.push(`<line x1="${m.left}" y1="${y(250).toFixed(1)}" x2="${m.left + plotW}" y2="${y(250).toFixed(1)}" stroke="#888" stroke-dasharray="5 4"/>`);
-    out.push(`<text x="${m.left + 6}" y="${(y(250) - 5).toFixed(1)}" fill="#555">250 MB target at 2,000 tenants</text>`);
+    out.push(`<text x="${m.left + plotW - 6}" y="${(y(250) - 6).toFixed(1)}" fill="#555" text-anchor="end">250 MB target at 2,000 tenants</text>`);
   });
   out.push('</svg>', '');
   return out.join('\n');
