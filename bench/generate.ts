@@ -19,6 +19,7 @@ gitlab:
   egressCidrs: [203.0.113.10/32]
 kubernetes:
   apiServerCidrs: [192.0.2.10/32]
+  clusterCidrs: [10.244.0.0/16, 10.96.0.0/12]
 s3:
   region: eu-central-1
   egressCidrs: [198.51.100.0/24]
@@ -47,7 +48,7 @@ export function tenantYaml(index: number): string {
     lines.push('  allowUntainted: true');
   } else {
     lines.push('  taints:', `    - { key: tenant, value: ${name}, effect: NoSchedule }`);
-    if (index % 7 === 3) lines.push('    - { key: dedicated-ci, effect: NoExecute }');
+    if (index % 7 === 3) lines.push(`    - { key: dedicated-ci, value: ${name}, effect: NoExecute }`);
   }
   lines.push('runners:', '  - name: builds', '    image: maven:3.9-eclipse-temurin-21');
   if (index % 2 === 0) lines.push('  - name: docker-builds', '    limit: 4', '    allowedImages: ["registry.local/*", "alpine:*"]');
@@ -74,7 +75,7 @@ export function tenantYaml(index: number): string {
     default:
       lines.push(`    auth: { type: staticKeys, secretName: ${name}-s3 }`);
   }
-  if (index % 5 === 0) lines.push('  kaniko:', `    repo: registry.local/cache/${name}`);
+  if (index % 5 === 0) lines.push('  kaniko:', `    repo: registry.local/${name}/kaniko-cache`);
   if (index % 6 === 2) lines.push('egress:', '  extra:', `    - { cidr: 10.50.${index % 256}.0/24, ports: [443, 8081], description: artifact proxy }`);
   if (index % 8 === 5) lines.push('quota:', '  servicesPerJob: 2', '  hard: { pods: "40" }');
   return `${lines.join('\n')}\n`;

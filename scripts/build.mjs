@@ -17,6 +17,7 @@ export const COMMANDS = {
   synth: [['main.ts', 'build/synth.js'], ['lib/synth/worker.ts', 'build/synth-worker.js']],
   secrets: [['scripts/secrets.ts', 'build/secrets.js']],
   schema: [['scripts/schema.ts', 'build/schema.js']],
+  docs: [['scripts/docs.ts', 'build/docs.js']],
   buckets: [['scripts/buckets/cli.ts', 'build/buckets.js']],
   bench: [['bench/run.ts', 'build/bench/run.js'], ['bench/floor.ts', 'build/bench/floor.js']],
 };
@@ -49,7 +50,16 @@ export async function buildCommands(commands = Object.keys(COMMANDS)) {
           sourcemap: 'linked',
           logLevel: 'warning',
           metafile: true,
+          write: false,
         });
+        // Written aside and renamed: a command (or a test) running the old bundle meanwhile never
+        // reads a half-written file.
+        for (const file of result.outputFiles) {
+          fs.mkdirSync(path.dirname(file.path), { recursive: true });
+          const temporary = `${file.path}.${process.pid}.tmp`;
+          fs.writeFileSync(temporary, file.contents);
+          fs.renameSync(temporary, file.path);
+        }
         for (const input of Object.keys(result.metafile.inputs)) if (!input.includes('node_modules/')) inputs.add(input);
       }
       const stamp = [...inputs].sort().map((file) => {

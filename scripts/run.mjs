@@ -3,12 +3,12 @@
 // what `npx cdk8s synth` (cdk8s.yaml `app:`) and the npm scripts start, so a fresh clone works
 // without a build step and an unchanged tree starts without esbuild.
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
+import Module from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BUNDLES = { synth: 'build/synth.js', secrets: 'build/secrets.js', schema: 'build/schema.js', buckets: 'build/buckets.js', bench: 'build/bench/run.js' };
+const BUNDLES = { synth: 'build/synth.js', secrets: 'build/secrets.js', schema: 'build/schema.js', docs: 'build/docs.js', buckets: 'build/buckets.js', bench: 'build/bench/run.js' };
 
 const [command, ...args] = process.argv.slice(2);
 if (!BUNDLES[command]) {
@@ -38,6 +38,7 @@ if (!isFresh()) {
   await buildCommands([command]);
 }
 const bundle = path.join(ROOT, BUNDLES[command]);
-// The bundle reads its arguments from process.argv as if it had been started directly.
+// The bundle runs as the main module, as if it had been started directly: it reads its arguments
+// from process.argv, and `require.main === module` holds in it.
 process.argv = [process.argv[0], bundle, ...args];
-createRequire(import.meta.url)(bundle);
+Module.runMain();

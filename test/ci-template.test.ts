@@ -40,7 +40,7 @@ describe.each(allTenants())('%s', (_label, t) => {
   });
 
   test('refuses to run unless the runner hands it this tenant\'s cache repo', () => {
-    expect(script).toContain(`if [ "\${KANIKO_CACHE_REPO:-}" != "${t.tenant.kanikoCacheRepo}" ]; then`);
+    expect(script).toContain(`if [ "\${KANIKO_CACHE_REPO:-}" != '${t.tenant.kanikoCacheRepo}' ]; then`);
   });
 
   test('unprotected refs get --no-push-cache, and the template says why', () => {
@@ -127,9 +127,11 @@ describe('place in dist/', () => {
     const templates = files.filter((f) => f.path.endsWith('.gitlab-ci.yml')).map((f) => f.path);
     expect(templates).toEqual(['ci/tenant-1/kaniko.gitlab-ci.yml', 'ci/tenant-2/kaniko.gitlab-ci.yml']);
     expect(ciTemplatePath('tenant-1')).toBe(templates[0]);
-    // Tenant folders (and _gitops/) hold only Kubernetes manifests.
+    // Tenant folders (and _gitops/) hold only Kubernetes manifests and their README.md summary,
+    // which neither Argo CD (*.yaml, *.yml, *.json) nor Flux (*.yaml, *.yml) applies.
     for (const f of files.filter((file) => !file.path.startsWith('ci/') && file.path.endsWith('.yaml'))) expect(parseYaml(f.content)).toHaveProperty('apiVersion');
-    expect(files.filter((f) => !f.path.endsWith('.yaml')).map((f) => f.path)).toEqual(['README.md', ...templates]);
+    expect(files.filter((f) => !f.path.endsWith('.yaml')).map((f) => f.path)).toEqual(['README.md', ...templates, 'tenant-1/README.md', 'tenant-2/README.md']);
+    expect(files.filter((f) => !f.path.startsWith('ci/') && /\.(yml|json)$/.test(f.path))).toEqual([]);
   });
 
   test('CI templates count towards their tenant when dist/ changes are reported', () => {
@@ -139,5 +141,39 @@ describe('place in dist/', () => {
     expect(unitOfPath('tenant-1/namespace-tenant-1.yaml', units)).toBe('tenant-1');
     expect(unitOfPath('ci/tenant-2/kaniko.gitlab-ci.yml', units)).toBeUndefined();
     expect(unitOfPath('README.md', units)).toBeUndefined();
+    // A tenant's own Flux Kustomization and its summary count towards it too.
+    expect(unitOfPath('_gitops/tenants/tenant-1/kustomization-tenant-runners-tenant-1.yaml', units)).toBe('tenant-1');
+    expect(unitOfPath('prod/_gitops/tenants/tenant-1/kustomization-tenant-runners-prod-tenant-1.yaml', units)).toBe('prod/tenant-1');
+    expect(unitOfPath('tenant-1/README.md', units)).toBe('tenant-1');
+    expect(unitOfPath('_gitops/kustomization-tenant-runners.yaml', units)).toBeUndefined();
+  });
+});
+
+describe('hostile values that bypass the schema render as text, never as YAML or shell', () => {
+  // The schema refuses these (test/fixtures/invalid/injection-*); the renderer must hold on its own.
+  const base = synthesizeDir(CONFIG_DIRS.example).find((x) => x.tenant.name === 'tenant-1')!;
+  const marker = path.join(os.tmpdir(), `kaniko-injection-${process.pid}`);
+  const hostile = [
+    `registry.local/tenant-1/cache\n.evil:\n  script: [touch ${marker}]`,
+    `registry.local/tenant-1/cache'; touch ${marker}; echo '`,
+    `registry.local/tenant-1/$(touch ${marker})`,
+    `registry.local/tenant-1/\`touch ${marker}\``,
+    'registry.local/tenant-1/cache\r\n.evil2: {script: [id]}\u2028.evil3: x',
+  ];
+
+  test.each(hostile)('%j', (repo) => {
+    const tenant = { ...base.tenant, kanikoCacheRepo: repo };
+    const text = kanikoCiTemplate(base.config.platform, tenant);
+    const doc = parseYaml(text) as Any;
+    expect(Object.keys(doc)).toEqual(['.kaniko-build']);
+    const job = doc['.kaniko-build'];
+    const guard = (job.script as string[])[0];
+    fs.rmSync(marker, { force: true });
+    // With the hostile value handed in by the runner, the guard passes; with anything else it fails; neither runs code.
+    for (const env of [{ KANIKO_CACHE_REPO: repo }, { KANIKO_CACHE_REPO: 'other' }]) {
+      const result = spawnSync('sh', ['-e', '-c', guard], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+      expect(result.status).toBe(env.KANIKO_CACHE_REPO === repo ? 0 : 1);
+    }
+    expect(fs.existsSync(marker)).toBe(false);
   });
 });

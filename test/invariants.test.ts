@@ -72,6 +72,18 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
     if (layout.shared) for (const o of objects) expect(o.metadata.name.startsWith(`${tenant.name}-`)).toBe(true);
   });
 
+  test('quotas pass the API server: a scoped quota limits only pods, CPU and memory; an unscoped one forbids NodePort/LoadBalancer Services in every namespace', () => {
+    // The API server rejects any other resource under a scope: "unsupported scope applied to resource".
+    const scopable = ['pods', 'cpu', 'memory', 'requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory'];
+    const quotas = ofKind(objects, 'ResourceQuota');
+    const isScoped = (q: Any) => Boolean(q.spec.scopes?.length || q.spec.scopeSelector?.matchExpressions?.length);
+    for (const q of quotas.filter(isScoped)) expect(Object.keys(q.spec.hard).filter((key) => !scopable.includes(key))).toEqual([]);
+    for (const namespace of new Set([ns, jobNs])) {
+      const unscoped = quotas.filter((q) => !isScoped(q) && q.metadata.namespace === namespace);
+      expect(unscoped.map((q) => [q.spec.hard['services.nodeports'], q.spec.hard['services.loadbalancers']])).toContainEqual(['0', '0']);
+    }
+  });
+
   test('no ClusterRole, ClusterRoleBinding or Secret is emitted, and nothing carries Secret data', () => {
     expect(objects.filter((o) => ['ClusterRole', 'ClusterRoleBinding', 'Secret'].includes(o.kind))).toEqual([]);
     for (const o of objects) {
@@ -190,6 +202,33 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
     }
     // The manager labels do not match job pods, so job pods are never scraped.
     for (const runner of toml.runners) expect(matches(monitor.spec.selector.matchLabels, runner.kubernetes.pod_labels)).toBe(false);
+  });
+
+  test('the PrometheusRule watches exactly this tenant: its scrape job, its own quotas, its tenant label; Prometheus selects it like the PodMonitor', () => {
+    const rules = ofKind(objects, 'PrometheusRule');
+    const { monitoring } = config.platform;
+    if (!monitoring.alerts.enabled) return expect(rules).toEqual([]);
+    expect(rules).toHaveLength(1);
+    const [rule] = rules;
+    expect(rule.metadata.namespace).toBe(ns);
+    expect(rule.metadata.labels).toMatchObject(monitoring.alerts.labels ?? monitoring.podMonitorLabels);
+    const monitor = find(objects, 'PodMonitor', names.podMonitor);
+    const job = `${monitor.metadata.namespace}/${monitor.metadata.name}`;
+    const quotas = ofKind(objects, 'ResourceQuota');
+    const otherQuotas = rows.filter(([, r]) => r.config === config && r.tenant.name !== tenant.name).flatMap(([, r]) => ofKind(r.objects as Any[], 'ResourceQuota'));
+    let quotaSelectors = 0;
+    for (const r of rule.spec.groups.flatMap((g: Any) => g.rules)) {
+      expect(r.labels.tenant).toBe(tenant.name);
+      for (const m of r.expr.matchAll(/\b(gitlab_runner_\w+|up)\{([^}]*)\}/g)) expect(m[2]).toContain(`job="${job}", tenant="${tenant.name}"`);
+      for (const m of r.expr.matchAll(/kube_resourcequota\{namespace=~"([^"]*)", resourcequota=~"([^"]*)"/g)) {
+        quotaSelectors++;
+        const selects = (q: Any) => new RegExp(`^(?:${m[1]})$`).test(q.metadata.namespace) && new RegExp(`^(?:${m[2]})$`).test(q.metadata.name);
+        expect(quotas.length).toBeGreaterThan(0);
+        expect(quotas.every(selects)).toBe(true);
+        expect(otherQuotas.filter(selects)).toEqual([]);
+      }
+    }
+    expect(quotaSelectors).toBeGreaterThan(0);
   });
 
   test('each workload selector matches its own pod template and no other pod of the tenant', () => {

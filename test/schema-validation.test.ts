@@ -38,6 +38,22 @@ describe('the validators themselves', () => {
     expect(validateObject(monitor)).not.toEqual([]);
   });
 
+  test('fails when a PrometheusRule breaks its CRD schema (Go patterns included) or has a field the CRD does not declare', () => {
+    const [, { objects }] = allTenants()[0];
+    const rule = JSON.parse(JSON.stringify(find(objects, 'PrometheusRule', 'gitlab-runner')));
+    expect(validateObject(rule)).toEqual([]);
+    rule.spec.groups[0].rules[0].for = 'five minutes';
+    rule.spec.groups[0].partial_response_strategy = 'ABORT';
+    rule.spec.groups[0].rules[1].severity = 'critical';
+    const problems = validateObject(rule).join('\n');
+    expect(problems).toMatch(/groups\/0\/rules\/0\/for must match pattern/);
+    expect(problems).toMatch(/\.spec\.groups\[0\]\.rules\[1\]\.severity: unknown field in the CRD schema/);
+    // `^(?i)(abort|warn)?$` in the CRD: case-insensitive, as Go reads it.
+    expect(problems).not.toMatch(/partial_response_strategy/);
+    rule.spec.groups[0].partial_response_strategy = 'drop';
+    expect(validateObject(rule).join('\n')).toMatch(/partial_response_strategy must match pattern/);
+  });
+
   test('fails when an ExternalSecret breaks its CRD schema or has a field the CRD does not declare', () => {
     const [, { objects }] = allTenants().find(([label]) => label.startsWith('fixture external-secrets/'))!;
     const es = JSON.parse(JSON.stringify(objects.find((o) => o.kind === 'ExternalSecret')));

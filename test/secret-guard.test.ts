@@ -32,6 +32,14 @@ const AWS_KEY_ID = ['AKIA', 'IOSFODNN7EXAMPLE'].join('');
 const AWS_SESSION_KEY_ID = ['ASIA', 'IOSFODNN7EXAMPLE'].join('');
 const PRIVATE_KEY = ['-----BEGIN OPENSSH PRIVATE', 'KEY-----\nb3BlbnNzaC1rZXktdjE\n-----END OPENSSH PRIVATE KEY-----\n'].join(' ');
 const DOCKER_CONFIG = JSON.stringify({ auths: { 'registry.local': { auth: Buffer.from('ci:password').toString('base64') } } });
+const ROUTABLE_RUNNER_TOKEN = ['xglrtr', 't1_fakeEXAMPLEfake00.01.1a2b3c'].join('-');
+const DOCKER_CONFIG_BASE64 = Buffer.from(DOCKER_CONFIG).toString('base64');
+const LITERAL_PASSWORD = 'hunter2-fakeEXAMPLE';
+const SLACK_WEBHOOK = ['https://hooks.slack.com/services', 'T00000000/B00000000/fakeEXAMPLEfakeEXAMPLE00'].join('/');
+const JWT = ['eyJhbGciOiJIUzI1NiJ9', 'eyJpc3MiOiJmYWtlIn0', 'fakeEXAMPLEsignature'].join('.');
+const AWS_SECRET_KEY = ['fakeEXAMPLE0fakeEXAMPLE1', 'fakeEXAMPLE2abc'].join('/');
+const GITHUB_TOKEN = ['ghp', 'fakeEXAMPLEfakeEXAMPLEfakeEXAMPLE000'].join('_');
+const BASIC_AUTH = Buffer.from('ci:fakeEXAMPLE').toString('base64');
 
 function workspace(): { dir: string; config: string; dist: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenant-runners-guard-'));
@@ -82,6 +90,14 @@ describe('config/: credentials planted in the configuration', () => {
       'config/tenants/tenant-1.yaml:15:19 runners[0].environment.DEPLOY_KEY: looks like a private key (-----BEGIN … PRIVATE KEY-----); keys go in a Secret or GitLab CI/CD variables (see README, Secrets), never in config/'],
     ['a Docker config.json in a job variable', inEnvironment('DOCKER_AUTH_CONFIG', DOCKER_CONFIG), 'Y2k6cGFzc3dvcmQ=',
       'config/tenants/tenant-1.yaml:15:27 runners[0].environment.DOCKER_AUTH_CONFIG: looks like registry credentials (a Docker config.json with "auths"); put them in Secret kaniko-push-credentials or an imagePullSecrets Secret (see README, Secrets), never in config/'],
+    ['a routable runner token with a glued prefix', inEnvironment('RUNNER_TOKEN', ROUTABLE_RUNNER_TOKEN), ROUTABLE_RUNNER_TOKEN,
+      'config/tenants/tenant-1.yaml:15:21 runners[0].environment.RUNNER_TOKEN: looks like a GitLab runner authentication token (glrtr-…); put it in Secret gitlab-runner-tokens (see README, Secrets), never in config/'],
+    ['a base64-encoded Docker config.json in a job variable', inEnvironment('DOCKER_AUTH_CONFIG', DOCKER_CONFIG_BASE64), DOCKER_CONFIG_BASE64,
+      'config/tenants/tenant-1.yaml:15:27 runners[0].environment.DOCKER_AUTH_CONFIG: looks like registry credentials (a Docker config.json with "auths"), base64-encoded; put them in Secret kaniko-push-credentials or an imagePullSecrets Secret (see README, Secrets), never in config/'],
+    ['a literal password in a job variable', inEnvironment('DB_PASSWORD', LITERAL_PASSWORD), LITERAL_PASSWORD,
+      'config/tenants/tenant-1.yaml:15:20 runners[0].environment.DB_PASSWORD: looks like a literal secret (the variable name contains PASSWORD); reference a variable ($NAME) and set it in GitLab CI/CD variables (masked) or a Secret (see README, Secrets), never in config/'],
+    ['a Slack webhook in a job variable', inEnvironment('SLACK_HOOK', SLACK_WEBHOOK), SLACK_WEBHOOK,
+      'config/tenants/tenant-1.yaml:15:19 runners[0].environment.SLACK_HOOK: looks like a Slack webhook URL; it goes in GitLab CI/CD variables (masked) or a Secret (see README, Secrets), never in config/'],
   ])('fails when config/ holds %s: exit 1, says where it belongs, never echoes it, dist/ untouched', (_name, plant, secret, expected) => {
     const { ws, before } = synthesizedWorkspace();
     plant(ws.config);
@@ -132,6 +148,18 @@ describe('dist/: secret material in a synthesized object (a construct bug)', () 
     }, 'hunter2',
     ["tenant 'tenant-1': ExternalSecret kaniko-push-credentials spec.target.template.data..dockerconfigjson: is a literal value, which would be committed; templates may only reference fetched keys ({{ .key }})",
       "tenant 'tenant-1': ExternalSecret kaniko-push-credentials spec.target.template.data..dockerconfigjson: looks like registry credentials (a Docker config.json with \"auths\")"]],
+    ['a JWT in an annotation', { set: { kind: 'PodMonitor', name: 'gitlab-runner', path: ['metadata', 'annotations'], value: { note: JWT } } }, JWT,
+      ["tenant 'tenant-1': PodMonitor gitlab-runner metadata.annotations.note: looks like a JSON Web Token (eyJ….eyJ….…)"]],
+    ['a literal password as an env value', { set: { kind: 'Deployment', name: 'gitlab-runner', path: env0, value: { name: 'DB_PASSWORD', value: LITERAL_PASSWORD } } }, LITERAL_PASSWORD,
+      ["tenant 'tenant-1': Deployment gitlab-runner spec.template.spec.containers[0].env[0].value: looks like a literal secret (the variable name contains PASSWORD)"]],
+    ['a Slack webhook in config.toml', { replace: { kind: 'ConfigMap', name: 'gitlab-runner-config', path: ['data', 'config.toml'], from: 'url = "https://gitlab.example.com"', to: `url = "https://gitlab.example.com"\n# ${SLACK_WEBHOOK}` } }, SLACK_WEBHOOK,
+      ["tenant 'tenant-1': ConfigMap gitlab-runner-config data.config.toml: looks like a Slack webhook URL"]],
+    ['an AWS secret access key on the ServiceAccount', { set: { kind: 'ServiceAccount', name: 'gitlab-runner', path: ['metadata', 'annotations', 'aws-secret'], value: AWS_SECRET_KEY } }, AWS_SECRET_KEY,
+      ["tenant 'tenant-1': ServiceAccount gitlab-runner metadata.annotations.aws-secret: looks like an AWS secret access key (40 characters of base64)"]],
+    ['a GitHub token (found by the secretlint rule set) in an annotation', { set: { kind: 'Deployment', name: 'gitlab-runner', path: ['metadata', 'annotations', 'gh'], value: GITHUB_TOKEN } }, GITHUB_TOKEN,
+      ["tenant 'tenant-1': Deployment gitlab-runner metadata.annotations.gh: looks like a secret (secretlint github: GITHUB_TOKEN)"]],
+    ['base64 user:password in an annotation', { set: { kind: 'Deployment', name: 'gitlab-runner', path: ['metadata', 'annotations', 'auth'], value: BASIC_AUTH } }, BASIC_AUTH,
+      ["tenant 'tenant-1': Deployment gitlab-runner metadata.annotations.auth: looks like a base64-encoded user:password (HTTP Basic auth)"]],
   ])('fails when the output holds %s: exit 1, names tenant/object/path, never the value, dist/ untouched', (_name, plant, secret, expected) => {
     const { ws, before } = synthesizedWorkspace();
     const result = run(PLANTED, ws, { PLANT: JSON.stringify({ tenant: 'tenant-1', ...plant }) });

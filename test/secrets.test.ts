@@ -4,12 +4,15 @@
  * and the ExternalSecrets; then the cross-check and the guard rail on planted mistakes.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { findCredential, scanForCredentials } from '../lib/guards/credentials';
-import { secretSetupCommands } from '../lib/model/secrets';
+import { secretSetupCommands } from '../lib/render/secret-commands';
 import { ManifestObject, secretMaterialIn, synthesizeTenant, toYaml } from '../lib/synth/engine';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
+import { runSecretCommands } from './support/run-secret-commands';
+import { main as secretsMain } from '../scripts/secrets';
 import { allTenants, Any, CONFIG_DIRS, find, ofKind, ROOT, synthesizeDir } from './support/synth';
 
 const tenantOf = (dir: string, name: string) => {
@@ -194,20 +197,51 @@ test('the checksum changes when an ExternalSecret spec changes (another remote k
   expect(after['checksum/config']).toBe(before['checksum/config']);
 });
 
-describe.each(allTenants())('setup commands for %s (npm run secrets)', (_label, { tenant, objects, config, layout }) => {
-  const lines = secretSetupCommands(tenant, config.platform.registry.host, layout.names.kanikoPushSecret, { manager: layout.managerNamespace, jobs: layout.jobNamespace });
+/** Every `${NAME:?}` the commands read. */
+const variablesIn = (lines: readonly string[]) => [...new Set([...lines.join('\n').matchAll(/\$\{([A-Z0-9_]+):\?\}/g)].map((m) => m[1]!))];
+/** A distinct, shell-hostile value per variable: quotes, `$`, backquote, backslash and spaces. */
+const valueFor = (variable: string) => `v-${variable.toLowerCase()} $HOME \`id\` "q" 'a' \\n`;
+const KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((file) => fs.existsSync(file));
 
-  test('they create (existing) or fill (externalSecret) exactly the Secrets and keys the pods read', () => {
-    const read = [...new Set(secretUses(objects).map((u) => `${u.secret}/${u.key}`))].sort();
-    if (tenant.secrets.source === 'existing') {
-      const commands = lines.join('\n').replace(/\\\n\s*/g, ' ').split('\n').filter((line) => [layout.managerNamespace, layout.jobNamespace].some((ns) => line.startsWith(`kubectl -n ${ns} create secret `)));
-      const created = commands.flatMap((line) => {
-        const [, type, name] = /create secret (generic|docker-registry) (\S+)/.exec(line)!;
-        const keys = type === 'generic' ? [...line.matchAll(/--from-literal=([^=]+)="\$[A-Z0-9_]+"/g)].map((m) => m[1]) : ['.dockerconfigjson'];
-        return keys.map((key) => `${name}/${key}`);
-      });
+describe.each(allTenants())('setup commands for %s (npm run secrets)', (label, { tenant, objects, config, layout }) => {
+  const cluster = config.cluster !== undefined ? { cluster: config.cluster } : {};
+  const lines = secretSetupCommands(tenant, config.platform.registry.host, layout.names.kanikoPushSecret, { manager: layout.managerNamespace, jobs: layout.jobNamespace }, cluster);
+  const read = [...new Set(secretUses(objects).map((u) => `${u.secret}/${u.key}`))].sort();
+
+  if (tenant.secrets.source === 'existing') {
+    const prefix = `${config.cluster !== undefined ? `${config.cluster.toUpperCase().replace(/-/g, '_')}__` : ''}${tenant.name.toUpperCase().replace(/-/g, '_')}__`;
+    const variables = variablesIn(lines);
+    const run = runSecretCommands(lines.join('\n'), Object.fromEntries(variables.map((v) => [v, valueFor(v)])));
+
+    test('run in bash, they create exactly the Secrets and keys the pods read, of the right type', () => {
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      const created = run.secrets.flatMap((secret) => Object.keys(secret.data).map((key) => `${secret.name}/${key}`));
       expect([...new Set(created)].sort()).toEqual(read);
-    } else {
+      for (const secret of run.secrets) {
+        expect([layout.managerNamespace, layout.jobNamespace]).toContain(secret.namespace);
+        expect(secret.type).toBe(Object.keys(secret.data).includes('.dockerconfigjson') ? 'kubernetes.io/dockerconfigjson' : 'Opaque');
+      }
+    });
+
+    test(`every value comes from a variable of this tenant only ($${prefix}…), and reaches the Secret unchanged`, () => {
+      expect(variables.length).toBeGreaterThan(0);
+      for (const variable of variables) expect(variable.startsWith(prefix)).toBe(true);
+      const tokens = run.secrets.find((s) => s.name === tenant.tokenSecretName)!;
+      expect(Object.values(tokens.data).sort()).toEqual(variables.filter((v) => v.endsWith('TOKEN')).map(valueFor).sort());
+      const values = new Set(variables.map(valueFor));
+      for (const secret of run.secrets.filter((x) => x.type === 'Opaque')) for (const value of Object.values(secret.data)) expect(values.has(value)).toBe(true);
+      const push = run.secrets.find((s) => s.name === layout.names.kanikoPushSecret)!;
+      const auth = Buffer.from(`${valueFor(`${prefix}REGISTRY_USERNAME`)}:${valueFor(`${prefix}REGISTRY_PASSWORD`)}`).toString('base64');
+      expect(JSON.parse(push.data['.dockerconfigjson']!)).toEqual({ auths: { [config.platform.registry.host]: { auth } } });
+    });
+
+    test('no value is ever on a kubectl command line', () => {
+      expect(run.argv.length).toBe(run.secrets.length);
+      for (const args of run.argv) for (const variable of variables) expect(args.join(' ')).not.toContain(`v-${variable.toLowerCase()}`);
+    });
+  } else {
+    test('they name exactly the remote keys the ExternalSecrets fetch', () => {
       const printed = lines.slice(1).map((line) => {
         const [, key, property, secret, secretKey] = /^# {3}(\S+) property (\S+) -> Secret (\S+) key (\S+)/.exec(line)!;
         return { key, property, secret, secretKey };
@@ -215,16 +249,132 @@ describe.each(allTenants())('setup commands for %s (npm run secrets)', (_label, 
       expect([...new Set(printed.map((p) => `${p.secret}/${p.secretKey}`))].sort()).toEqual(read);
       const fetched = ofKind(objects, 'ExternalSecret').flatMap((es) => es.spec.data.map((d: Any) => `${es.spec.target.name} <- ${d.remoteRef.key}#${d.remoteRef.property}`));
       expect(printed.map((p) => `${p.secret} <- ${p.key}#${p.property}`).sort()).toEqual(fetched.sort());
+      expect(label).toBeTruthy();
+    });
+  }
+});
+
+describe('npm run secrets: variables never collide, commands never run half-filled', () => {
+  const all = allTenants().filter(([, t]) => t.tenant.secrets.source === 'existing');
+
+  test('no two tenants (of any fixture, in any cluster) share a variable', () => {
+    const byDir = new Map<string, Map<string, string>>();
+    for (const [label, { tenant, config, layout }] of all) {
+      const dir = label.split('/')[0]!;
+      const seen = byDir.get(dir) ?? new Map<string, string>();
+      byDir.set(dir, seen);
+      const lines = secretSetupCommands(tenant, config.platform.registry.host, layout.names.kanikoPushSecret, { manager: layout.managerNamespace, jobs: layout.jobNamespace }, config.cluster !== undefined ? { cluster: config.cluster } : {});
+      for (const variable of variablesIn(lines)) {
+        expect([variable, seen.get(variable) ?? label]).toEqual([variable, label]);
+        seen.set(variable, label);
+      }
+    }
+    expect(byDir.get('fixture clusters')!.has('PROD__TENANT_1__JAVA_BUILDS_TOKEN')).toBe(true);
+    expect(byDir.get('fixture clusters')!.has('STAGING__TENANT_1__JAVA_BUILDS_TOKEN')).toBe(true);
+  });
+
+  test('fails when two keys of one tenant would share a variable (java.builds and java-builds)', () => {
+    const { tenant, config } = all.find(([label]) => label === 'example/tenant-1')![1];
+    const clash = { ...tenant, runners: [tenant.runners[0]!, { ...tenant.runners[0]!, name: 'java.builds' }] };
+    expect(() => secretSetupCommands(clash, config.platform.registry.host)).toThrow(
+      /Secret gitlab-runner-tokens key java-builds and Secret gitlab-runner-tokens key java\.builds would both be read from \$TENANT_1__JAVA_BUILDS_TOKEN/,
+    );
+  });
+
+  test('an unset variable stops the commands before kubectl runs', () => {
+    const { tenant, config } = all.find(([label]) => label === 'example/tenant-1')![1];
+    const lines = secretSetupCommands(tenant, config.platform.registry.host);
+    const run = runSecretCommands(lines.join('\n'), { TENANT_1__JAVA_BUILDS_TOKEN: 'x' });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/TENANT_1__DOTNET_BUILDS_TOKEN: parameter null or not set/);
+    expect(run.argv).toEqual([]);
+  });
+
+  (KUBECTL ? test : test.skip)(`real kubectl (${KUBECTL ?? 'not installed: skipped'}) builds the same Secrets from the example's commands`, () => {
+    const { tenant, config } = all.find(([label]) => label === 'example/tenant-1')![1];
+    const lines = secretSetupCommands(tenant, config.platform.registry.host);
+    const values = Object.fromEntries(variablesIn(lines).map((v) => [v, valueFor(v)]));
+    const recorded = runSecretCommands(lines.join('\n'), values);
+    const real = runSecretCommands(lines.join('\n'), values, { realKubectl: KUBECTL! });
+    expect(real.status).toBe(0);
+    expect(real.secrets).toEqual(recorded.secrets);
+    expect(real.secrets.map((s) => `${s.namespace}/${s.name} ${s.type}`)).toEqual([
+      'tenant-1/gitlab-runner-tokens Opaque',
+      'tenant-1/kaniko-push-credentials kubernetes.io/dockerconfigjson',
+    ]);
+  });
+});
+
+describe('npm run secrets (the command)', () => {
+  const run = (args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = secretsMain(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const CLUSTERS = path.join(ROOT, 'test', 'fixtures', 'valid', 'clusters');
+
+  test('--help prints the usage on stdout and exits 0', () => {
+    for (const args of [['--help'], ['-h'], ['tenant-1', '--help']]) {
+      const result = run(args);
+      expect(result.code).toBe(0);
+      expect(result.out).toMatch(/^usage: npm run --silent secrets -- \[--config DIR\] \[--cluster NAME\] \[TENANT \.\.\.\]/);
+      expect(result.err).toBe('');
+    }
+  });
+
+  test('the multi-cluster layout: every cluster, grouped, with cluster-scoped variables; --cluster selects one (--flag=value too)', () => {
+    const all = run(['--config', CLUSTERS]);
+    expect(all.code).toBe(0);
+    expect(all.out.split('\n').filter((l) => l.startsWith('# '))).toEqual([
+      '# cluster prod: run these with the kubectl context of cluster prod',
+      '# tenant-1: Secrets to create in namespace tenant-1, values from $PROD__TENANT_1__*',
+      '# tenant-2: Secrets to create in namespace tenant-2, values from $PROD__TENANT_2__*',
+      '# cluster staging: run these with the kubectl context of cluster staging',
+      '# tenant-1: Secrets to create in namespace tenant-1, values from $STAGING__TENANT_1__*',
+    ]);
+    const staging = run([`--config=${CLUSTERS}`, '--cluster=staging', 'tenant-1']);
+    expect(staging.code).toBe(0);
+    expect(staging.out).toMatch(/^# cluster staging:/);
+    expect(staging.out).not.toMatch(/PROD__/);
+  });
+
+  test.each([
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--config'], /argument missing/],
+    [['nobody', '--config', CLUSTERS], /no tenant nobody in /],
+    [['--cluster', 'qa', '--config', CLUSTERS], /no cluster named qa/],
+    [['--cluster', 'prod'], /has no clusters\/ folder/],
+  ])('fails on bad usage %p: exit 2', (args, message) => {
+    const result = run(args as string[]);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(message);
+    expect(result.out).toBe('');
+  });
+
+  test('fails on a bad configuration: exit 1 with the loader\'s file:line:col messages', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'secrets-bad-'));
+    try {
+      fs.cpSync(CONFIG_DIRS.example, dir, { recursive: true });
+      const file = path.join(dir, 'tenants', 'tenant-2.yaml');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^concurrent: .*$/m, 'concurrent: 900'));
+      const result = run(['--config', dir]);
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(/^1 configuration problem:\n.*tenant-2\.yaml:\d+:\d+ concurrent: must be at most 500, got 900$/m);
+      expect(result.out).toBe('');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
 
-test('the README shows exactly what `npm run secrets` prints for the example tenants', () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const example = synthesizeDir(CONFIG_DIRS.example);
-  const output = example.map((t) => secretSetupCommands(t.tenant, t.config.platform.registry.host).join('\n')).join('\n');
-  expect(example.map((t) => t.tenant.name)).toEqual(['tenant-1', 'tenant-2']);
-  expect(readme).toContain(`\`\`\`sh\n${output}\n\`\`\``);
+test('docs/secrets.md shows exactly what `npm run secrets` prints for the example tenants', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'docs', 'secrets.md'), 'utf8');
+  const out: string[] = [];
+  expect(secretsMain(['--config', CONFIG_DIRS.example], { out: (t) => out.push(t), err: (t) => out.push(t) })).toBe(0);
+  expect(synthesizeDir(CONFIG_DIRS.example).map((t) => t.tenant.name)).toEqual(['tenant-1', 'tenant-2']);
+  const section = readme.slice(readme.indexOf('## `secrets.source: existing` (default)'), readme.indexOf('## `secrets.source: externalSecret`'));
+  expect(section).toContain(`\`\`\`sh\n${out.join('\n')}\n\`\`\``);
 });
 
 describe('ExternalSecrets of the external-secrets fixture (snapshots for review)', () => {

@@ -73,7 +73,7 @@ test('fails to remove a tenant without --allow-removal; removes exactly its fold
   expect(accepted.status).toBe(0);
   expect(accepted.stdout).toContain('removed: tenant-2');
   // The tenant's manifests and its CI template go; the CI folder is not a tenant.
-  expect(fs.readdirSync(ws.dist).sort()).toEqual(['README.md', '_gitops', 'ci', 'tenant-1']);
+  expect(fs.readdirSync(ws.dist).sort()).toEqual(['README.md', '_gitops', '_monitoring', 'ci', 'tenant-1']);
   expect(fs.readdirSync(path.join(ws.dist, 'ci'))).toEqual(['tenant-1']);
   expect(accepted.stdout).not.toContain('ci');
   expect(fs.readdirSync(path.join(ws.dist, '_gitops')).filter((f) => f.includes('tenant-2'))).toEqual([]);

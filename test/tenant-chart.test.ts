@@ -133,9 +133,11 @@ describe('fixture tenants: every auth mode and override', () => {
     expect(JSON.stringify(find(objects, 'NetworkPolicy', 'runner-manager-egress'))).not.toContain('10.50.0.0/24');
   });
 
-  test('a taint without value is tolerated with operator Exists in both places', () => {
+  test('every taint is tolerated with operator Equal and its value in both places (never Exists)', () => {
     const { objects } = tenant(mixed, 'alpha');
-    expect(find(objects, 'Deployment', 'gitlab-runner').spec.template.spec.tolerations).toContainEqual({ key: 'dedicated-ci', operator: 'Exists', effect: 'NoExecute' });
-    expect(toml(objects).runners[0].kubernetes.node_tolerations).toEqual({ 'tenant=alpha': 'NoSchedule', 'dedicated-ci': 'NoExecute' });
+    const tolerations = find(objects, 'Deployment', 'gitlab-runner').spec.template.spec.tolerations;
+    expect(tolerations).toContainEqual({ key: 'dedicated-ci', operator: 'Equal', value: 'alpha', effect: 'NoExecute' });
+    expect(tolerations.map((t: Any) => t.operator)).not.toContain('Exists');
+    expect(toml(objects).runners[0].kubernetes.node_tolerations).toEqual({ 'tenant=alpha': 'NoSchedule', 'dedicated-ci=alpha': 'NoExecute' });
   });
 });

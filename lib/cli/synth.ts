@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../config/errors';
+import { ConfigError, OutputLimitError } from '../config/errors';
 import { loadClusters } from '../config/load';
 import { SecretMaterialError } from '../guards/secret-material';
 import { architectureWarnings } from '../model/layout';
@@ -43,6 +43,7 @@ const MAX_JOBS = 64;
 function refusal(error: unknown): string | undefined {
   const known =
     error instanceof ConfigError ||
+    error instanceof OutputLimitError ||
     error instanceof RemovalRefusedError ||
     error instanceof SecretMaterialError ||
     error instanceof OutputLockedError ||
@@ -96,8 +97,11 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
         return diff.changed ? 1 : 0;
       }
       const total = clusters.reduce((n, c) => n + c.tenants.length, 0);
+      // The removal guard says what the delivery tool does with a removed tenant (one tool for all clusters, or none named).
+      const tools = new Set(clusters.map((c) => c.platform.gitops.tool));
       const { files, result } = synthesizeToDirectory(clusters, outDir, {
         allowRemoval,
+        tool: tools.size === 1 ? [...tools][0] : undefined,
         // Versioned by this bundle (esbuild keeps __filename as build/synth.js); none from sources.
         cache: isSet(env.TENANT_RUNNERS_NO_CACHE) ? undefined : SynthCache.open(outDir, __filename),
         synthesizer: workers,

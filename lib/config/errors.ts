@@ -37,7 +37,20 @@ export function formatKeyPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out ? `.${String(segment)}` : String(segment);
+    // A key may come from a hostile file: control characters are escaped so the line stays one line.
+    // eslint-disable-next-line no-control-regex
+    else out += (out ? '.' : '') + String(segment).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   }
   return out;
+}
+
+/**
+ * Valid configuration that still cannot become output (e.g. a ConfigMap over Kubernetes' 1 MiB):
+ * found while synthesizing, reported like a configuration problem (exit 1), never as a bug.
+ */
+export class OutputLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutputLimitError';
+  }
 }

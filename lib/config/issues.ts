@@ -3,7 +3,7 @@
  * for an unknown key the closest known one.
  */
 import { z } from 'zod';
-import { findCredential, redact } from '../guards/credentials';
+import { findCredential, looksSecretName, redact } from '../guards/credentials';
 
 export interface DescribedIssue {
   readonly path: readonly PropertyKey[];
@@ -16,7 +16,7 @@ type Issue = z.core.$ZodIssue;
 
 export function describeIssue(schema: z.ZodType, issue: Issue, root: unknown): DescribedIssue[] {
   const path = issue.path;
-  const value = valueAt(root, path);
+  const value = hidden(path, valueAt(root, path));
   const got = value === undefined ? '' : `, got ${show(value)}`;
   switch (issue.code) {
     case 'unrecognized_keys':
@@ -71,7 +71,22 @@ function bound(word: string, limit: number | bigint, origin: string, inclusive?:
   }
 }
 
+/** Stands in for the value of a key that looks secret (show() prints it as is). */
+const HIDDEN = Symbol('hidden');
+
+/**
+ * A value under a key that looks secret (DB_PASSWORD, api_token, tokenSecretName) is never shown,
+ * whatever its type; only a mapping or list under a schema key (secrets:) still is.
+ */
+function hidden(path: readonly PropertyKey[], value: unknown): unknown {
+  const key = path[path.length - 1];
+  if (!looksSecretName(key)) return value;
+  if (value !== null && typeof value === 'object' && /^[a-z][A-Za-z]*$/.test(String(key))) return value;
+  return HIDDEN;
+}
+
 function sizeGot(value: unknown): string {
+  if (value === HIDDEN) return '';
   if (Array.isArray(value)) return `, got ${value.length}`;
   if (typeof value === 'string') return `, got ${show(value)} (${value.length})`;
   return value === undefined ? '' : `, got ${show(value)}`;
@@ -82,10 +97,26 @@ function article(type: string): string {
 }
 
 export function show(value: unknown): string {
-  if (typeof value === 'string') return `'${redact(value)}'`;
+  if (value === HIDDEN) return '<redacted: the key looks secret>';
+  // Control characters are escaped so a hostile value can neither break the one-line message
+  // format nor forge further lines in a CI log; very long values are cut.
+  if (typeof value === 'string') return `'${escapeControl(truncate(redact(value), 200))}'`;
   const json = JSON.stringify(value);
   if (json && findCredential(json)) return redact(json);
   return json && json.length > 60 ? `${json.slice(0, 57)}...` : String(json);
+}
+
+/** `\n`, `\t`, … and other control characters as escapes: a message is always one line. */
+export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
 export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

@@ -8,28 +8,43 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { checkPlatform, checkTenants } from './rules';
 import { ConfigError, ConfigProblem, formatKeyPath } from './errors';
-import { Platform, PlatformSchema, TenantSchema } from './schema';
+import { PlatformSchema, TenantSchema } from './schema';
 import { fileKind, hasPath, problemAt, readSource, SourceFile } from './source';
 import { describeIssue } from './issues';
 import { names } from '../model/names';
-import { resolveTenant, TenantConfig } from '../model/resolve';
+import { ClusterConfig, LoadedConfig, resolveTenant, TenantConfig } from '../model/resolve';
 import { CredentialMatch, findCredential, scanForCredentials } from '../guards/credentials';
+import { checkAcrossClusters } from './isolation-rules';
 
-
-export interface LoadedConfig {
-  readonly platform: Platform;
-  /** Sorted by name, so output order never depends on the file system. */
-  readonly tenants: readonly TenantConfig[];
-}
-
-/** One cluster's configuration; `cluster` is unset for the single-cluster layout. */
-export interface ClusterConfig extends LoadedConfig {
-  readonly cluster?: string;
-}
 
 export interface LoadOptions {
   /** How file names are printed; default: relative to the working directory. */
   readonly displayBase?: string;
+  /** Where `npm run schema` writes the editor schemas; default `<configDir>/schema` (`config/schema` for every cluster). */
+  readonly schemaDir?: string;
+}
+
+const MODELINE = /yaml-language-server:\s*\$schema=(\S+)/;
+
+/**
+ * A `# yaml-language-server: $schema=…` modeline with a relative path must point at the schema
+ * file: copied into `config/clusters/<cluster>/` unchanged it points nowhere, and the editor
+ * silently stops validating. Names the path that works from where the file is.
+ */
+function checkSchemaModeline(file: string, source: SourceFile, schemaFile: string, problems: ConfigProblem[]): void {
+  for (const comment of source.comments) {
+    const match = MODELINE.exec(comment.text);
+    if (!match || /^[a-z]+:\/\//.test(match[1]) || fs.existsSync(path.resolve(path.dirname(file), match[1]))) continue;
+    const expected = path.relative(path.dirname(file), schemaFile).split(path.sep).join('/');
+    const { line, col } = source.lineCounter.linePos(comment.offset);
+    problems.push({
+      file: source.file,
+      line,
+      column: col,
+      keyPath: '',
+      message: `the $schema modeline points at ${match[1]}, which does not exist from this file; use '# yaml-language-server: $schema=${expected}' (npm run schema writes it)`,
+    });
+  }
 }
 
 export function loadConfig(configDir: string, options: LoadOptions = {}): LoadedConfig {
@@ -38,6 +53,8 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
 
   const platformFile = path.join(configDir, 'platform.yaml');
   const platformSource = readSource(platformFile, display(platformFile), problems);
+  const schemaDir = options.schemaDir ?? path.join(configDir, 'schema');
+  if (platformSource) checkSchemaModeline(platformFile, platformSource, path.join(schemaDir, 'platform.schema.json'), problems);
   const platformDefaults = isPlainObject(platformSource?.value) ? platformSource.value.defaults : undefined;
   const platformCredentials = platformSource ? checkCredentials(platformSource, platformDefaults, problems) : new Set<string>();
   const platform = platformSource
@@ -54,6 +71,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
   for (const file of tenantFiles ?? []) {
     const source = readSource(file, display(file), problems);
     if (!source) continue;
+    checkSchemaModeline(file, source, path.join(schemaDir, 'tenant.schema.json'), problems);
     if (!isPlainObject(source.value)) {
       problems.push(problemAt(source, [], 'must be a mapping of tenant settings'));
       continue;
@@ -108,12 +126,14 @@ export function loadClusters(configDir: string, options: LoadOptions = {}): Clus
       continue;
     }
     try {
-      clusters.push({ ...loadConfig(path.join(clustersDir, name), options), cluster: name });
+      clusters.push({ ...loadConfig(path.join(clustersDir, name), { schemaDir: path.join(configDir, 'schema'), ...options }), cluster: name });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems.push(...error.problems);
     }
   }
+  // Bucket names and external cache repos are global: unique across every cluster, too.
+  if (problems.length === 0) problems.push(...checkAcrossClusters(clusters, options.displayBase ?? process.cwd()));
   if (problems.length > 0) throw new ConfigError(problems);
   return clusters;
 }
@@ -161,13 +181,19 @@ function credentialMessage(match: CredentialMatch, tenant: unknown): string {
     case 'gitlab-token':
       return `looks like ${match.description}; the runner needs none: registry credentials go ${into(names.kanikoPushSecret)}, job credentials in GitLab CI/CD variables ${never}`;
     case 'aws-access-key-id':
+    case 'aws-secret-access-key':
       return `looks like ${match.description}; use cache.s3.auth type iamRole or podIdentity, or type staticKeys with the keys ${external ? 'in the secret store that fills' : 'in'} the Secret named by cache.s3.auth.secretName ${never}`;
     case 'private-key':
       return `looks like ${match.description}; keys go in a Secret or GitLab CI/CD variables ${never}`;
     case 'docker-config':
+    case 'basic-auth':
       return `looks like ${match.description}; put them ${into(names.kanikoPushSecret)} or an imagePullSecrets Secret ${never}`;
     case 'url-credentials':
       return `looks like ${match.description}; remove the credentials from the URL: runners authenticate with their token ${into(tokenSecret)} ${never}`;
+    case 'secret-variable':
+      return `looks like ${match.description}; reference a variable ($NAME) and set it in GitLab CI/CD variables (masked) or a Secret ${never}`;
+    default: // webhook URLs, JWTs, tokens of other services
+      return `looks like ${match.description}; it goes in GitLab CI/CD variables (masked) or a Secret ${never}`;
   }
 }
 

@@ -7,13 +7,13 @@ import { ConfigProblem } from './errors';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from './schema';
 import { problemAt, SourceFile } from './source';
+import { isSshUrl, namespaceOutsidePatterns } from '../model/delivery-namespaces';
+import { cidrWithin } from '../model/network';
+import { checkPlatformIsolation, checkTenantIsolation } from './isolation-rules';
 
-interface Entry {
-  readonly config: TenantConfig;
-  readonly source: SourceFile;
-}
+import type { Entry } from './entry';
 
-const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+// Reserved namespaces (kube-*, add-ons, the platform's own) are checked in isolation-rules.ts.
 /** Top-level folders of dist/ that are not tenants (dist/ci/ holds the CI templates). */
 const RESERVED_DIST_FOLDERS = ['ci'];
 
@@ -31,6 +31,7 @@ export function bucketNameProblem(name: string): string | undefined {
 export function checkTenants(platform: Platform, entries: readonly Entry[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const entry of entries) problems.push(...checkTenant(platform, entry));
+  problems.push(...checkTenantIsolation(platform, entries));
 
   const firstBy = new Map<string, Entry>();
   const claim = (kind: string, key: string, entry: Entry, keyPath: PropertyKey[], message: (other: Entry) => string) => {
@@ -102,11 +103,16 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
 
   const fileName = path.basename(source.file).replace(/\.ya?ml$/, '');
   if (fileName !== t.name) at(['name'], `must match the file name '${fileName}' (one file per tenant, named after it), got '${t.name}'`);
-  if (RESERVED_NAMESPACES.includes(t.name) || t.name === platform.monitoring.namespace || t.name === platform.kubernetes.dns.namespace) {
-    at(['name'], `'${t.name}' is a reserved namespace (${[...RESERVED_NAMESPACES, platform.monitoring.namespace].join(', ')}); choose another tenant name`);
-  }
   if (RESERVED_DIST_FOLDERS.includes(t.name)) {
     at(['name'], `'${t.name}' is reserved: dist/${t.name}/ holds the CI templates of all tenants; choose another tenant name`);
+  }
+  if (platform.gitops.tool === 'argocd') {
+    // The AppProject allows namespace patterns, not tenants: a namespace outside them would fail to sync.
+    // The always-denied namespaces (default, kube-*, the platform's) are refused for every tool by the isolation rules.
+    for (const namespace of new Set([t.layout.managerNamespace, t.layout.jobNamespace])) {
+      const problem = namespaceOutsidePatterns(platform, namespace);
+      if (problem) at(['name'], `${problem}; Argo CD would refuse to sync this tenant`);
+    }
   }
   if (t.nodes.taints.length === 0 && !t.nodes.allowUntainted) {
     at(['nodes', 'taints'], `the tenant's nodes have no taint, so other workloads could be scheduled on them; add { key: tenant, value: ${t.name}, effect: NoSchedule } or set nodes.allowUntainted: true on purpose`);
@@ -126,11 +132,12 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
   if (encryption.type === 'KMS' && !encryption.kmsKeyId) at(['cache', 's3', 'encryption'], 'kmsKeyId is required when type is KMS');
   if (encryption.type === 'S3' && encryption.kmsKeyId) at(['cache', 's3', 'encryption', 'kmsKeyId'], 'is only used with type: KMS');
 
-  // An ipBlock that covers pod or Service addresses would let this tenant's pods reach other
-  // tenants' pods, whatever their NetworkPolicies say about namespaces.
+  // An ipBlock inside the pod, Service or node networks would let this tenant's pods reach other
+  // tenants' pods, whatever their NetworkPolicies say about namespaces. (A wider block that
+  // contains them is accepted: the NetworkPolicy excepts them, see lib/model/network.ts.)
   t.egress.extra.forEach((extra, i) => {
-    const hit = platform.kubernetes.clusterCidrs.find((cluster) => cidrsOverlap(cluster, extra.cidr));
-    if (hit) at(['egress', 'extra', i, 'cidr'], `${extra.cidr} overlaps the cluster network ${hit} (kubernetes.clusterCidrs in platform.yaml); job pods could reach other tenants' pods. Name the external destination's own addresses`);
+    const hit = platform.kubernetes.clusterCidrs.find((cluster) => cidrWithin(extra.cidr, cluster));
+    if (hit) at(['egress', 'extra', i, 'cidr'], `${extra.cidr} is inside the cluster network ${hit} (kubernetes.clusterCidrs in platform.yaml); job pods could reach other tenants' pods. Name the external destination's own addresses`);
   });
 
   problems.push(...checkSecrets(t, source));
@@ -213,25 +220,21 @@ export function checkPlatform(platform: Platform): { path: PropertyKey[]; messag
   if (platform.gitops.tool !== 'none' && !platform.gitops.repoUrl) {
     problems.push({ path: ['gitops'], message: `repoUrl is required when tool is ${platform.gitops.tool}: the Git URL of this repository as ${platform.gitops.tool === 'argocd' ? 'Argo CD' : 'Flux'} reaches it` });
   }
-  for (const [path, cidrs] of lists) {
-    cidrs.forEach((cidr, i) => {
-      const hit = platform.kubernetes.clusterCidrs.find((cluster) => cidrsOverlap(cluster, cidr));
-      if (hit) problems.push({ path: [...path, i], message: `${cidr} overlaps the cluster network ${hit} (kubernetes.clusterCidrs); every tenant's pods could reach other tenants' pods through it` });
+  if (platform.gitops.tool === 'flux' && platform.gitops.repoUrl && isSshUrl(platform.gitops.repoUrl) && !platform.gitops.flux.secretRef) {
+    problems.push({
+      path: ['gitops', 'flux'],
+      message: `secretRef is required for the ssh:// repoUrl: the name of the Secret in namespace ${platform.gitops.flux.namespace} with the deploy key (identity) and known_hosts (flux create secret git)`,
     });
   }
+  for (const [path, cidrs] of lists) {
+    cidrs.forEach((cidr, i) => {
+      const hit = platform.kubernetes.clusterCidrs.find((cluster) => cidrWithin(cidr, cluster));
+      if (hit) problems.push({ path: [...path, i], message: `${cidr} is inside the cluster network ${hit} (kubernetes.clusterCidrs); every tenant's pods could reach other tenants' pods through it` });
+    });
+  }
+  problems.push(...checkPlatformIsolation(platform));
   return problems;
 }
 
-function cidrRange(cidr: string): [number, number] {
-  const [ip, bits] = cidr.split('/');
-  const base = ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const size = 2 ** (32 - Number(bits));
-  const start = base - (base % size);
-  return [start, start + size - 1];
-}
-
-export function cidrsOverlap(a: string, b: string): boolean {
-  const [aStart, aEnd] = cidrRange(a);
-  const [bStart, bEnd] = cidrRange(b);
-  return aStart <= bEnd && bStart <= aEnd;
-}
+// CIDR arithmetic lives in lib/model/network.ts (the constructs compute `except` lists with it).
+export { cidrsOverlap } from '../model/network';

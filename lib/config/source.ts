@@ -3,7 +3,7 @@
  * then map any key path back to the nearest node that exists in the file.
  */
 import * as fs from 'node:fs';
-import { Composer, Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, Pair, Parser, YAMLMap } from 'yaml';
+import { Composer, Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, Pair, Parser, visit, YAMLMap } from 'yaml';
 import { ConfigProblem, formatKeyPath } from './errors';
 
 export interface SourceFile {
@@ -75,8 +75,10 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
       yield token;
     }
   };
-  // uniqueKeys (the default) makes a duplicate key an error instead of a silent override.
-  const composer = new Composer({ prettyErrors: false, uniqueKeys: true });
+  // A duplicate key is an error instead of a silent override. The yaml library's own check
+  // (uniqueKeys) compares every key with every other (quadratic: minutes for a map of 20,000
+  // keys), so duplicates are found here with one Set per map instead.
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: false });
   let doc: Document.Parsed | undefined;
   for (const next of composer.compose(recorded(new Parser(lineCounter.addNewLine).parse(text)) as never, true, text.length)) {
     if (!doc) doc = next as Document.Parsed;
@@ -88,10 +90,14 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
   }
   // compose(…, forceDoc = true) yields a document even for an empty file.
   if (!doc) throw new Error(`${file}: the YAML composer returned no document`);
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
-      const pos = lineCounter.linePos(error.pos[0]);
-      problems.push({ file, line: pos.line, column: pos.col, keyPath: '', message: yamlErrorMessage(error.code, error.message) });
+  const errors = [
+    ...doc.errors.map((error) => ({ offset: error.pos[0], message: yamlErrorMessage(error.code, error.message) })),
+    ...duplicateKeys(doc).map((offset) => ({ offset, message: yamlErrorMessage('DUPLICATE_KEY', 'Map keys must be unique') })),
+  ].sort((a, b) => a.offset - b.offset);
+  if (errors.length > 0) {
+    for (const error of errors) {
+      const pos = lineCounter.linePos(error.offset);
+      problems.push({ file, line: pos.line, column: pos.col, keyPath: '', message: error.message });
     }
     return undefined;
   }
@@ -119,6 +125,22 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
 function firstAliasOffset(text: string): number {
   const match = /(^|[\s\[{,:-])\*[^\s,\]}]+/.exec(text);
   return match ? match.index + match[1].length : 0;
+}
+
+/** Offsets of keys that repeat an earlier key of the same mapping (scalar keys; linear). */
+function duplicateKeys(doc: Document.Parsed): number[] {
+  const offsets: number[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const item of map.items) {
+        if (!isScalar(item.key)) continue;
+        if (seen.has(item.key.value)) offsets.push(item.key.range?.[0] ?? 0);
+        else seen.add(item.key.value);
+      }
+    },
+  });
+  return offsets;
 }
 
 /** Comments from the concrete syntax tree (the document model keeps them without positions). */
@@ -190,13 +212,25 @@ interface Found {
   depth: number;
 }
 
+/** Pairs of a mapping by key, built once per mapping: looking up every problem's path stays linear overall. */
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+function pairByKey(map: YAMLMap, key: string): Pair | undefined {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const item of map.items) if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item as Pair);
+    pairIndex.set(map, index);
+  }
+  return index.get(key);
+}
+
 function findNode(source: SourceFile, path: readonly PropertyKey[]): Found {
   let node: unknown = source.doc.contents;
   let pair: Pair | undefined;
   let depth = 0;
   for (const segment of path) {
     if (isMap(node)) {
-      const match = (node as YAMLMap).items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      const match = pairByKey(node as YAMLMap, String(segment));
       if (!match) break;
       pair = match as Pair;
       node = match.value ?? match.key;

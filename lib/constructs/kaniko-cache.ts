@@ -8,7 +8,7 @@ import { cacheRegistryPodLabels, podSelectorLabels } from '../model/labels';
 import { CACHE_REGISTRY_PORT, cacheRegistryHost, ObjectNames, networkPolicyName } from '../model/names';
 import { resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './hardened-pod';
 import { CacheConfig, SecretVolumeConfig } from '../runner-config/model';
-import { egressTo, TenantIsolation } from './tenant-isolation';
+import { blockedRanges, egressTo, TenantIsolation } from './tenant-isolation';
 
 /** Where job pods find the registry push credentials (Kaniko reads `$DOCKER_CONFIG/config.json`). */
 export const KANIKO_DOCKER_CONFIG_DIR = '/kaniko/.docker';
@@ -252,7 +252,7 @@ export class KanikoCache extends Construct {
         podSelector: { matchLabels: selector },
         policyTypes: ['Egress'],
         // S3 (and STS for IRSA, behind the same addresses); DNS comes from allow-dns.
-        egress: [egressTo(platform.s3.egressCidrs, platform.s3.egressPorts)],
+        egress: [egressTo(platform.s3.egressCidrs, platform.s3.egressPorts, 'TCP', blockedRanges(platform))],
       },
     });
     new k8s.KubeNetworkPolicy(this, 'JobsToRegistry', {

@@ -8,6 +8,7 @@ import { tenantLabels } from '../model/labels';
 import { TenantIsolation } from './tenant-isolation';
 import { TenantRunner } from './tenant-runner';
 import { TenantSecrets } from './tenant-secrets';
+import { TenantAlerts } from './tenant-alerts';
 
 export interface TenantChartProps {
   readonly platform: Platform;
@@ -33,6 +34,20 @@ export class TenantChart extends Chart {
     this.cache = new KanikoCache(this, 'Cache', { platform, tenant, isolation: this.isolation });
     this.secrets = new TenantSecrets(this, 'Secrets', { tenant, isolation: this.isolation, cache: this.cache });
     this.runner = new TenantRunner(this, 'Runner', { platform, tenant, isolation: this.isolation, cache: this.cache, secrets: this.secrets });
+    // Alerts (docs/alerts.md): one PrometheusRule in the tenant's own folder and namespace.
+    const { monitoring } = platform;
+    if (monitoring.alerts.enabled) {
+      const { names, namespace, jobNamespace } = this.isolation;
+      new TenantAlerts(this, 'Alerts', {
+        tenant: tenant.name,
+        namespace,
+        name: names.prometheusRule,
+        labels: monitoring.alerts.labels ?? monitoring.podMonitorLabels,
+        scrapeJob: `${namespace}/${names.podMonitor}`,
+        quotas: [...new Set([namespace, jobNamespace])].map((ns) => ({ namespace: ns, name: names.resourceQuota })),
+        runbookUrl: monitoring.alerts.runbookUrl,
+      });
+    }
     annotateForDelivery(this, platform.gitops.tool);
   }
 }

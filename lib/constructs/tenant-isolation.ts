@@ -6,6 +6,7 @@ import { NAMESPACE_NAME_LABEL, podSelectorLabels, tenantLabels } from '../model/
 import { TenantLayout } from '../model/layout';
 import { ObjectNames, networkPolicyName } from '../model/names';
 import { formatCpu, formatMemory, parseQuantity } from '../config/quantity';
+import { exceptsFor, LINK_LOCAL_CIDRS } from '../model/network';
 
 /** Port of the runner manager's Prometheus endpoint (`listen_address`). */
 export const METRICS_PORT = 9252;
@@ -23,24 +24,20 @@ export class TenantScheduling {
     return sortedRecord(this.nodes.labels);
   }
 
-  /** Pod `tolerations`: exactly the tenant's taints, nothing broader. */
+  /**
+   * Pod `tolerations`: exactly the tenant's taints, nothing broader. Always operator Equal: a
+   * taint value is required, since `Exists` would tolerate every tenant's taint of that key.
+   */
   public get tolerations(): k8s.Toleration[] {
-    return this.nodes.taints.map((taint) =>
-      taint.value === undefined
-        ? { key: taint.key, operator: 'Exists', effect: taint.effect }
-        : { key: taint.key, operator: 'Equal', value: taint.value, effect: taint.effect },
-    );
+    return this.nodes.taints.map((taint) => ({ key: taint.key, operator: 'Equal', value: taint.value, effect: taint.effect }));
   }
 
   /**
-   * config.toml `node_tolerations`: `"key=value" = "Effect"` (operator Equal) or `"key" = "Effect"`
-   * (operator Exists), as the Kubernetes executor parses them
-   * (https://docs.gitlab.com/runner/executors/kubernetes/#configure-pod-tolerations).
+   * config.toml `node_tolerations`: `"key=value" = "Effect"` (operator Equal), as the Kubernetes
+   * executor parses them (https://docs.gitlab.com/runner/executors/kubernetes/#configure-pod-tolerations).
    */
   public get runnerNodeTolerations(): Record<string, string> {
-    return Object.fromEntries(
-      this.nodes.taints.map((taint) => [taint.value === undefined ? taint.key : `${taint.key}=${taint.value}`, taint.effect]),
-    );
+    return Object.fromEntries(this.nodes.taints.map((taint) => [`${taint.key}=${taint.value}`, taint.effect]));
   }
 }
 
@@ -122,8 +119,10 @@ export class TenantIsolation extends Construct {
       new k8s.KubeNetworkPolicy(this, id, { metadata: { name: networkPolicyName(this.names, name), namespace }, spec });
     const manager = { matchLabels: podSelectorLabels(tenant.name, 'manager') };
     const jobs = { matchLabels: podSelectorLabels(tenant.name, 'job') };
-    const gitlab = egressTo(platform.gitlab.egressCidrs, [httpsPort(platform.gitlab.url)]);
-    const s3 = egressTo(platform.s3.egressCidrs, platform.s3.egressPorts);
+    // Every ipBlock excepts the cluster networks, link-local and the API server where it contains them.
+    const blocked = blockedRanges(platform);
+    const gitlab = egressTo(platform.gitlab.egressCidrs, [httpsPort(platform.gitlab.url)], 'TCP', blocked);
+    const s3 = egressTo(platform.s3.egressCidrs, platform.s3.egressPorts, 'TCP', blocked);
 
     for (const [i, namespace] of this.ownNamespaces.entries()) {
       const suffix = i === 0 ? '' : 'Build';
@@ -136,7 +135,7 @@ export class TenantIsolation extends Construct {
       podSelector: manager,
       policyTypes: ['Egress'],
       egress: [
-        gitlab, egressTo(platform.kubernetes.apiServerCidrs, platform.kubernetes.apiServerPorts), s3,
+        gitlab, egressTo(platform.kubernetes.apiServerCidrs, platform.kubernetes.apiServerPorts, 'TCP', blockedRanges(platform, false)), s3,
         // EKS Pod Identity: the SDK fetches credentials from the node's Pod Identity Agent
         // (link-local, port 80), which the default deny would block.
         // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html
@@ -149,9 +148,9 @@ export class TenantIsolation extends Construct {
       policyTypes: ['Egress'],
       egress: [
         gitlab,
-        egressTo(platform.registry.egressCidrs, platform.registry.egressPorts),
+        egressTo(platform.registry.egressCidrs, platform.registry.egressPorts, 'TCP', blocked),
         s3,
-        ...tenant.egress.extra.map((extra) => egressTo([extra.cidr], extra.ports, extra.protocol)),
+        ...tenant.egress.extra.map((extra) => egressTo([extra.cidr], extra.ports, extra.protocol, blocked)),
       ],
     });
     // GitLab never calls into the cluster (runners poll); the only ingress is Prometheus scraping.
@@ -169,27 +168,35 @@ export class TenantIsolation extends Construct {
     const managers = this.layout.workloadKind === 'DaemonSet' ? tenant.nodes.maxNodes : 1;
     const jobs = computeJobQuota(tenant, managers, platform.kaniko.cacheRegistry.resources);
     const manager = computeManagerQuota(platform, managers);
-    const quota = (id: string, namespace: string, hard: Record<string, string>, scopeSelector?: k8s.ScopeSelector) =>
+    // `hard` already holds the tenant's quota.hard overrides (withOverrides).
+    const quota = (id: string, namespace: string, hard: Record<string, string>, scopeSelector?: k8s.ScopeSelector, name: string = this.names.resourceQuota) =>
       new k8s.KubeResourceQuota(this, id, {
-        metadata: { name: this.names.resourceQuota, namespace },
-        spec: { hard: mapValues(sortedRecord({ ...hard, ...tenant.quota.hard }), (v) => k8s.Quantity.fromString(v)), scopeSelector },
+        metadata: { name, namespace },
+        spec: { hard: mapValues(sortedRecord(hard), (v) => k8s.Quantity.fromString(v)), scopeSelector },
       });
+    const withOverrides = (hard: Record<string, string>) => ({ ...hard, ...tenant.quota.hard });
     const jobContainers = tenant.runners.flatMap((r) => [r.resources.build, r.resources.helper, r.resources.service]);
     if (tenant.cache.kaniko.mode === 's3') jobContainers.push(platform.kaniko.cacheRegistry.resources);
 
     if (this.layout.shared) {
       // One namespace, many tenants: a quota can only be told apart by a scope. The PriorityClass
-      // of the tenant's manager and job pods is that scope.
-      quota('ResourceQuota', this.namespace, addQuotas(jobs, manager), {
+      // of the tenant's manager and job pods is that scope. The API server accepts a scoped quota
+      // only on pod count, CPU and memory ("unsupported scope applied to resource"), so every other
+      // entry (no NodePort/LoadBalancer Services, other quota.hard overrides) goes to a second,
+      // unscoped quota, which holds for the whole shared namespace.
+      const hard = withOverrides(addQuotas(jobs, manager));
+      const scoped = (key: string) => PRIORITY_CLASS_SCOPED_RESOURCES.includes(key);
+      quota('ResourceQuota', this.namespace, filterKeys(hard, scoped), {
         matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: [this.priorityClassName!] }],
       });
+      quota('UnscopedResourceQuota', this.namespace, filterKeys(hard, (key) => !scoped(key)), undefined, `${this.names.resourceQuota}-unscoped`);
     } else if (this.layout.separateBuildNamespace) {
-      quota('ResourceQuota', this.jobNamespace, jobs);
+      quota('ResourceQuota', this.jobNamespace, withOverrides(jobs));
       this.addLimitRange('LimitRange', this.jobNamespace, jobContainers, largestBuild([tenant]));
-      quota('ManagerResourceQuota', this.namespace, manager);
+      quota('ManagerResourceQuota', this.namespace, withOverrides(manager));
       this.addLimitRange('ManagerLimitRange', this.namespace, [platform.runner.resources], platform.runner.resources);
     } else {
-      quota('ResourceQuota', this.namespace, addQuotas(jobs, manager));
+      quota('ResourceQuota', this.namespace, withOverrides(addQuotas(jobs, manager)));
       this.addLimitRange('LimitRange', this.namespace, [...jobContainers, platform.runner.resources], largestBuild([tenant]));
     }
   }
@@ -291,6 +298,13 @@ function quotaEntries(pods: number, total: Totals): Record<string, string> {
   };
 }
 
+/**
+ * The only resources a ResourceQuota scoped by PriorityClass may limit: the API server rejects any
+ * other standard resource with "unsupported scope applied to resource"
+ * (k8s.io/kubernetes pkg/apis/core/helper IsResourceQuotaScopeValidForResource).
+ */
+export const PRIORITY_CLASS_SCOPED_RESOURCES: readonly string[] = ['pods', 'cpu', 'memory', 'requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory'];
+
 /** The quota of jobs and manager in one namespace. */
 export function computeQuota(platform: Platform, tenant: TenantConfig, managers = 1): Record<string, string> {
   return addQuotas(computeJobQuota(tenant, managers, platform.kaniko.cacheRegistry.resources), computeManagerQuota(platform, managers));
@@ -304,10 +318,25 @@ function addQuotas(a: Record<string, string>, b: Record<string, string>): Record
 /** Address of the EKS Pod Identity Agent on every node (AWS_CONTAINER_CREDENTIALS_FULL_URI). */
 export const EKS_POD_IDENTITY_AGENT_CIDR = '169.254.170.23/32';
 
-/** An egress rule to these CIDRs on these ports (one protocol). */
-export function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP'): k8s.NetworkPolicyEgressRule {
+/**
+ * Address ranges no ipBlock of a tenant's pods may include: the cluster's pod, Service and node
+ * networks (other tenants' pods, kubelets), link-local (cloud metadata, Pod Identity Agent) and,
+ * unless the rule is the manager's own API server rule, the API server endpoints.
+ */
+export function blockedRanges(platform: Platform, apiServer = true): string[] {
+  return [...platform.kubernetes.clusterCidrs, ...LINK_LOCAL_CIDRS, ...(apiServer ? platform.kubernetes.apiServerCidrs : [])];
+}
+
+/**
+ * An egress rule to these CIDRs on these ports (one protocol). A block that contains any of
+ * `excluded` gets it as `except` (the rules refuse blocks that lie inside an excluded range).
+ */
+export function egressTo(cidrs: readonly string[], ports: readonly number[], protocol = 'TCP', excluded: readonly string[] = []): k8s.NetworkPolicyEgressRule {
   return {
-    to: cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+    to: cidrs.map((cidr) => {
+      const except = exceptsFor(cidr, excluded);
+      return { ipBlock: except.length > 0 ? { cidr, except } : { cidr } };
+    }),
     ports: ports.map((port) => ({ protocol, port: k8s.IntOrString.fromNumber(port) })),
   };
 }
@@ -319,6 +348,10 @@ function httpsPort(url: string): number {
 
 function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
+}
+
+function filterKeys<T>(record: Record<string, T>, keep: (key: string) => boolean): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).filter(([key]) => keep(key)));
 }
 
 function mapValues<T, U>(record: Record<string, T>, fn: (value: T) => U): Record<string, U> {

@@ -1,3 +1,4 @@
+import { OutputLimitError } from '../config/errors';
 import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
@@ -110,6 +111,7 @@ export class TenantRunner extends Construct {
       runners: tenant.runners.map((runner) => this.runnerSection(platform, tenant, runner, isolation, cache)),
     };
     this.configToml = renderRunnerConfig(this.runnerConfig);
+    assertConfigMapSize(names.configMap, { 'config.toml': this.configToml });
     new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: names.configMap, namespace },
       data: { 'config.toml': this.configToml },
@@ -312,5 +314,16 @@ export class TenantRunner extends Construct {
         },
       });
     }
+  }
+}
+
+/** Kubernetes refuses a ConfigMap whose data exceeds 1 MiB (etcd's object size limit). */
+export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+
+/** Fails the synth (naming the ConfigMap, its size and the limit) before a ConfigMap the API server would refuse is written. */
+export function assertConfigMapSize(name: string, data: Record<string, string>): void {
+  const bytes = Object.entries(data).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+  if (bytes > CONFIGMAP_MAX_BYTES) {
+    throw new OutputLimitError(`ConfigMap ${name} would hold ${bytes} bytes (${(bytes / CONFIGMAP_MAX_BYTES).toFixed(2)} MiB), over the ${CONFIGMAP_MAX_BYTES} bytes (1 MiB) Kubernetes accepts; reduce runners, their environment or allowedImages/allowedServices`);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Where a tenant's objects live for the chosen architecture (SPEC §2):
+ * Where a tenant's objects live for the chosen architecture (docs/architectures.md):
  *
  * | variant              | manager namespace | job namespace              | names          | workload   |
  * | namespacePerTenant   | <tenant>          | <tenant> or <tenant>-build | unprefixed     | Deployment |

@@ -15,6 +15,7 @@ export function objectNames(prefix: string) {
     configMap: `${prefix}gitlab-runner-config`,
     workload: `${prefix}gitlab-runner`,
     podMonitor: `${prefix}gitlab-runner`,
+    prometheusRule: `${prefix}gitlab-runner`,
     resourceQuota: `${prefix}gitlab-runner-jobs`,
     limitRange: `${prefix}gitlab-runner-jobs`,
     priorityClass: `${prefix}gitlab-runner`,

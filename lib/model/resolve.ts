@@ -22,6 +22,18 @@ export interface TenantConfig extends Tenant {
   readonly kanikoPushSecretName: string;
 }
 
+/** A cluster's validated and resolved configuration (what the loader returns). */
+export interface LoadedConfig {
+  readonly platform: Platform;
+  /** Sorted by name, so output order never depends on the file system. */
+  readonly tenants: readonly TenantConfig[];
+}
+
+/** One cluster's configuration; `cluster` is unset for the single-cluster layout. */
+export interface ClusterConfig extends LoadedConfig {
+  readonly cluster?: string;
+}
+
 /** Derives a tenant's layout, names, cache repository and Secret names. */
 export function resolveTenant(platform: Platform, tenant: Tenant, file: string): TenantConfig {
   const layout = tenantLayout(platform, tenant);

@@ -3,7 +3,7 @@
  * exactly as gitlab-runner 19.x reads them: snake_case, except inside `[runners.cache]`, whose
  * keys are PascalCase because the runner's cache structs carry no toml tags
  * (https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnerscache-section).
- * The rendered file is validated against shared/reference/gitlab-runner-config.schema.json in tests.
+ * The rendered file is validated against reference/gitlab-runner-config.schema.json in tests.
  */
 
 export interface RunnerGlobalConfig {

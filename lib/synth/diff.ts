@@ -14,9 +14,11 @@ export interface TreeDiff {
 
 interface Change {
   readonly file: string;
-  readonly kind: 'added' | 'changed' | 'removed';
+  readonly kind: 'added' | 'changed' | 'removed' | 'moved';
   readonly before?: string;
   readonly after?: string;
+  /** For `moved`: the file the object was in. */
+  readonly from?: string;
 }
 
 /** Compares the current `dist/` (path → content) with the files a synth would write. */
@@ -30,6 +32,7 @@ export function diffTrees(current: Map<string, string>, next: readonly OutputFil
   }
   for (const [file, before] of current) if (!nextMap.has(file)) changes.push({ file, kind: 'removed', before });
   if (changes.length === 0) return { changed: false, text: 'no changes' };
+  pairMoves(changes);
 
   const units = new Set([...tenantUnits(current.keys()), ...next.flatMap((f) => (f.unit ? [f.unit] : []))]);
   const groupOf = (file: string) => {
@@ -46,27 +49,74 @@ export function diffTrees(current: Map<string, string>, next: readonly OutputFil
   const out: string[] = [];
   for (const [group, list] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
     out.push(`${group}:`);
-    for (const change of list) out.push(`  ${change.kind.padEnd(7)} ${describe(change)}`);
+    for (const change of list) out.push(`  ${change.kind.padEnd(7)} ${describe(change)}${change.from ? ` from ${change.from}` : ''}`);
   }
   out.push('');
-  for (const change of changes.filter((c) => c.kind === 'changed')) {
-    out.push(createTwoFilesPatch(`a/${change.file}`, `b/${change.file}`, change.before!, change.after!, undefined, undefined, { context: 3 }).trimEnd());
+  for (const change of changes.filter((c) => c.kind === 'changed' || (c.kind === 'moved' && c.before !== c.after))) {
+    out.push(createTwoFilesPatch(`a/${change.from ?? change.file}`, `b/${change.file}`, change.before!, change.after!, undefined, undefined, { context: 3 }).trimEnd());
   }
-  const counts = (['added', 'changed', 'removed'] as const).map((k) => `${changes.filter((c) => c.kind === k).length} ${k}`).join(', ');
+  const kinds = ['added', 'changed', 'removed', ...(changes.some((c) => c.kind === 'moved') ? ['moved' as const] : [])] as const;
+  const counts = kinds.map((k) => `${changes.filter((c) => c.kind === k).length} ${k}`).join(', ');
   out.push('', `${counts}`);
   return { changed: true, text: out.join('\n') };
 }
 
-/** `Kind name` of the object in a file, or the file name for anything else. */
-function describe(change: Change): string {
-  const content = change.after ?? change.before ?? '';
-  if (change.file.endsWith('.yaml')) {
-    try {
-      const object = parse(content) as { kind?: string; metadata?: { name?: string } };
-      if (object?.kind && object.metadata?.name) return `${object.kind} ${object.metadata.name}`;
-    } catch {
-      // fall through to the file name
-    }
+interface ObjectId {
+  readonly apiVersion?: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+/** Kind, name and namespace of the object in a YAML file; undefined for anything else. */
+function objectIn(file: string, content: string): ObjectId | undefined {
+  if (!file.endsWith('.yaml')) return undefined;
+  try {
+    const object = parse(content) as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } };
+    if (object?.kind && object.metadata?.name) return { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, namespace: object.metadata.namespace };
+  } catch {
+    // not an object: described by its file name
   }
-  return change.file;
+  return undefined;
+}
+
+/**
+ * An object removed from one file and added in another (a tenant moved to a cluster folder, a
+ * renamed file) is one move, not a removal and an addition: pairs them when the object (group,
+ * kind, namespace, name) was removed once and added once.
+ */
+function pairMoves(changes: Change[]): void {
+  const key = (c: Change) => {
+    const o = objectIn(c.file, (c.kind === 'removed' ? c.before : c.after) ?? '');
+    return o && `${o.apiVersion?.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.kind}/${o.namespace ?? ''}/${o.name}`;
+  };
+  const byKey = (kind: Change['kind']) => {
+    const map = new Map<string, number[]>();
+    changes.forEach((c, i) => {
+      const k = c.kind === kind ? key(c) : undefined;
+      if (k) map.set(k, [...(map.get(k) ?? []), i]);
+    });
+    return map;
+  };
+  const added = byKey('added');
+  const drop = new Set<number>();
+  for (const [k, removedAt] of byKey('removed')) {
+    const addedAt = added.get(k);
+    if (removedAt.length !== 1 || addedAt?.length !== 1) continue;
+    const [r, a] = [changes[removedAt[0]], changes[addedAt[0]]];
+    changes[addedAt[0]] = { file: a.file, kind: 'moved', from: r.file, before: r.before, after: a.after };
+    drop.add(removedAt[0]);
+  }
+  const kept = changes.filter((_, i) => !drop.has(i));
+  changes.splice(0, changes.length, ...kept);
+}
+
+/**
+ * `Kind namespace/name` of the object in a file (`Kind name` when cluster-scoped), or the file
+ * name for anything else: the namespace tells two objects of one name apart (and a move).
+ */
+function describe(change: Change): string {
+  const object = objectIn(change.file, change.after ?? change.before ?? '');
+  if (!object) return change.file;
+  return `${object.kind} ${object.namespace ? `${object.namespace}/` : ''}${object.name}`;
 }

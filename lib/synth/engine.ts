@@ -8,9 +8,10 @@
  * Nothing reaches `dist/` before every tenant synthesized and every check passed.
  */
 import { App } from 'cdk8s';
-import type { ClusterConfig, LoadedConfig } from '../config/load';
+import type { ClusterConfig, LoadedConfig } from '../model/resolve';
+import { MONITORING_DIR, monitoringObjects } from '../constructs/monitoring-chart';
 import { SharedNamespaceChart, SHARED_DIR } from '../constructs/shared-namespace-chart';
-import { GITOPS_DIR, GitOpsChart } from '../gitops/gitops-chart';
+import { clusterDeliveryFiles } from '../gitops/gitops-chart';
 import { SecretMaterialError, secretMaterialIn } from '../guards/secret-material';
 import { ClusterSummary, renderSummary } from '../render/summary';
 import { ManifestObject, objectFileName, OutputFile, toYaml } from './output';
@@ -87,11 +88,15 @@ export function synthesizeInto(sink: OutputSink, clusters: readonly ClusterConfi
       // The shared namespace comes first: every tenant's objects live in it.
       delivered.unshift(deliveredFacts(config.platform, 'shared', unit, objects));
     }
-    const gitops = new GitOpsChart(new App({ outdir: '/nonexistent' }), 'gitops', { platform: config.platform, cluster: config.cluster, tenants: delivered });
     const deliveryFiles: OutputFile[] = [];
-    for (const object of gitops.toJson() as ManifestObject[]) {
-      findings.push(...secretMaterialIn(object).map((finding) => `${prefix}${GITOPS_DIR}: ${finding}`));
-      deliveryFiles.push({ path: `${prefix}${GITOPS_DIR}/${objectFileName(object)}`, content: toYaml(object) });
+    // The platform's Grafana dashboard, in [<cluster>/]_monitoring/ (synced with the monitoring stack).
+    for (const object of monitoringObjects(config.platform) as ManifestObject[]) {
+      findings.push(...secretMaterialIn(object).map((finding) => `${prefix}${MONITORING_DIR}: ${finding}`));
+      deliveryFiles.push({ path: `${prefix}${MONITORING_DIR}/${objectFileName(object)}`, content: toYaml(object) });
+    }
+    for (const { path: file, content, unit, object } of clusterDeliveryFiles(config.platform, config.cluster, delivered)) {
+      findings.push(...secretMaterialIn(object as ManifestObject).map((finding) => `${file}: ${finding}`));
+      deliveryFiles.push({ path: file, content, unit });
     }
     if (findings.length === 0) sink.add(deliveryFiles);
     summaries.push({

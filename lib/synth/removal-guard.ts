@@ -5,12 +5,12 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { deliveryUnitOfPath, GitOpsTool, removalConsequence } from '../gitops/gitops-chart';
 
 export class RemovalRefusedError extends Error {
-  constructor(public readonly tenants: readonly string[]) {
+  constructor(public readonly tenants: readonly string[], tool?: GitOpsTool) {
     super(
-      `refusing to remove tenant${tenants.length === 1 ? '' : 's'} ${tenants.join(', ')} from dist/: GitOps would delete ` +
-        `${tenants.length === 1 ? 'its' : 'their'} runner and every job running there. ` +
+      `refusing to remove tenant${tenants.length === 1 ? '' : 's'} ${tenants.join(', ')} from dist/: ${removalConsequence(tool, tenants.length)}. ` +
         'Run again with --allow-removal (or TENANT_RUNNERS_ALLOW_REMOVAL=1 with cdk8s synth) if that is intended.',
     );
     this.name = 'RemovalRefusedError';
@@ -32,9 +32,12 @@ export function tenantUnits(files: Iterable<string>): Set<string> {
 
 /**
  * The tenant folder a file belongs to: its own folder, or for `[<cluster>/]ci/<tenant>/…` (the CI
- * templates) the tenant's folder. Undefined for files of no tenant.
+ * templates) and `[<cluster>/]_gitops/tenants/<tenant>/…` (its Flux Kustomization) the tenant's
+ * folder. Undefined for files of no tenant.
  */
 export function unitOfPath(file: string, units: ReadonlySet<string>): string | undefined {
+  const delivery = deliveryUnitOfPath(file);
+  if (delivery && units.has(delivery)) return delivery;
   const ci = /^((?:[^/]+\/)?)ci\/([^/]+)\/[^/]+$/.exec(file);
   if (ci && units.has(`${ci[1]}${ci[2]}`)) return `${ci[1]}${ci[2]}`;
   const folder = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '';

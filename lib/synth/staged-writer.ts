@@ -17,6 +17,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { GitOpsTool } from '../gitops/gitops-chart';
 import { DuplicatePathError, OutputFile } from './output';
 import { committedFiles, RemovalRefusedError, tenantUnits, unitOfPath } from './removal-guard';
 import { listTree, removeTree } from './tree';
@@ -42,6 +43,8 @@ export interface WriteResult {
 export interface WriteOptions {
   /** Allow tenants that exist in `dist/` but no longer in the configuration to be deleted. */
   readonly allowRemoval?: boolean;
+  /** The delivery tool, for the removal guard's message (what it would do with a removed tenant). */
+  readonly tool?: GitOpsTool;
 }
 
 export interface StagedWriterOptions {
@@ -141,7 +144,7 @@ export class StagedWriter implements OutputSink {
   public commit(options: WriteOptions = {}): WriteResult {
     try {
       const result = this.compare();
-      if (result.removed.length > 0 && !options.allowRemoval) throw new RemovalRefusedError(result.removed);
+      if (result.removed.length > 0 && !options.allowRemoval) throw new RemovalRefusedError(result.removed, options.tool);
       checkpoint('staged');
       this.apply();
       checkpoint('applied');

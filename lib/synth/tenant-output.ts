@@ -4,12 +4,13 @@
  */
 import { App } from 'cdk8s';
 import type { TenantConfig } from '../model/resolve';
+import { OutputLimitError } from '../config/errors';
 import type { Platform } from '../config/schema';
 import { TenantChart } from '../constructs/tenant-chart';
 import { DeliveredTenant } from '../gitops/gitops-chart';
 import { secretMaterialIn } from '../guards/secret-material';
 import { ciTemplatePath, kanikoCiTemplate } from '../render/ci-template';
-import { TenantSummaryFacts } from '../render/summary';
+import { TenantSummaryFacts, tenantSummaryFile } from '../render/summary';
 import { ManifestObject, objectFileName, OutputFile, toYaml } from './output';
 
 /**
@@ -23,7 +24,8 @@ export function synthesizeTenant(platform: Platform, tenant: TenantConfig): Mani
     const chart = new TenantChart(app, tenant.name, { platform, tenant });
     return chart.toJson() as ManifestObject[];
   } catch (error) {
-    throw new Error(`tenant '${tenant.name}' (${tenant.file}): ${(error as Error).message}`);
+    const message = `tenant '${tenant.name}' (${tenant.file}): ${(error as Error).message}`;
+    throw error instanceof OutputLimitError ? new OutputLimitError(message) : new Error(message);
   }
 }
 
@@ -52,7 +54,9 @@ export function synthesizeTenantOutput(platform: Platform, tenant: TenantConfig,
   }
   // The CI template stays outside the synced tenant folder (Argo CD and Flux would apply it).
   files.push({ path: `${prefix}${ciTemplatePath(tenant.name)}`, content: kanikoCiTemplate(platform, tenant), unit });
-  return { files, findings, delivered: deliveredFacts(platform, tenant.name, unit, objects), summary: summaryFacts(objects) };
+  const summary = summaryFacts(objects);
+  files.push(tenantSummaryFile(platform, tenant, summary, prefix));
+  return { files, findings, delivered: deliveredFacts(platform, tenant.name, unit, objects), summary };
 }
 
 function summaryFacts(objects: readonly ManifestObject[]): TenantSummaryFacts {

@@ -33,6 +33,6 @@ port.on('message', (task: SynthTask) => {
     answer({ outputs, done: true });
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
-    answer({ error: { index, message: e.message, stack: e.stack } });
+    answer({ error: { index, message: e.message, stack: e.stack, limit: e.name === 'OutputLimitError' } });
   }
 });

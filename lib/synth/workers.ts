@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { ClusterConfig } from '../config/load';
+import { OutputLimitError } from '../config/errors';
+import type { ClusterConfig } from '../model/resolve';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import type { TenantSynthesizer } from './engine';
@@ -37,7 +38,7 @@ export interface SynthTask {
  */
 export type SynthAnswer =
   | { readonly outputs: { readonly index: number; readonly output: TenantOutput }[]; readonly done: boolean }
-  | { readonly error: { readonly index: number; readonly message: string; readonly stack?: string } };
+  | { readonly error: { readonly index: number; readonly message: string; readonly stack?: string; readonly limit?: boolean } };
 
 export interface WorkerData {
   readonly port: MessagePort;
@@ -133,7 +134,7 @@ export class SynthWorkers implements TenantSynthesizer {
       port.postMessage(task);
     });
     const outputs: TenantOutput[] = new Array(tenants.length);
-    let firstError: { index: number; message: string; stack?: string } | undefined;
+    let firstError: { index: number; message: string; stack?: string; limit?: boolean } | undefined;
     const pending = new Set(this.workers.map((w) => w.port));
     while (pending.size > 0) {
       const seen = Atomics.load(this.signal, 0);
@@ -158,7 +159,7 @@ export class SynthWorkers implements TenantSynthesizer {
     }
     if (firstError) {
       // The error of the first failing tenant in configuration order, as a single thread reports it.
-      const error = new Error(firstError.message);
+      const error = firstError.limit ? new OutputLimitError(firstError.message) : new Error(firstError.message);
       if (firstError.stack) error.stack = firstError.stack;
       throw error;
     }

@@ -11,6 +11,11 @@ export const TAG_TENANT = 'tenant';
 export const TAG_MANAGED_BY = 'managed-by';
 /** Value of {@link TAG_MANAGED_BY}. */
 export const MANAGED_BY = 'tenant-runners';
+/**
+ * Tag key (value `true`) marking a bucket tenant-runners did not create but was told to adopt
+ * (`--adopt BUCKET`): later runs merge into it like the adopting run did, without `--adopt`.
+ */
+export const TAG_ADOPTED = 'tenant-runners-adopted';
 
 // Lifecycle rule ids are a contract: a rename would read as "remove one rule, add another".
 /** Lifecycle rule expiring the runner cache under `cache/`. */

@@ -3,6 +3,7 @@
  * summary table. Pure string building, so the format is unit tested.
  */
 import { SETTING_LABELS } from './plan';
+import { redactUrls } from './redact';
 import type { RunResult, TenantResult } from './run';
 
 const OUTCOME_TEXT: Record<TenantResult['outcome'], string> = {
@@ -17,19 +18,24 @@ const OUTCOME_TEXT: Record<TenantResult['outcome'], string> = {
 /** The lines printed when a tenant finishes: a headline, then one indented line per difference. */
 export function progressLines(result: TenantResult): string[] {
   const counted = result.changes.length > 0 && result.outcome !== 'failed' ? ` (${result.changes.length} ${result.changes.length === 1 ? 'setting' : 'settings'})` : '';
-  const lines = [`${result.tenant}: ${result.bucket}: ${OUTCOME_TEXT[result.outcome]}${counted}`];
+  const adopted = result.management === 'adopted' ? ' [adopted: merged, nothing of others removed]' : '';
+  const who = result.cluster !== undefined ? `${result.cluster}/${result.tenant}` : result.tenant;
+  const lines = [`${who}: ${result.bucket}: ${OUTCOME_TEXT[result.outcome]}${counted}${adopted}`];
   for (const change of result.changes) {
     for (const detail of change.details) lines.push(`    ${SETTING_LABELS[change.setting]}: ${detail}`);
   }
+  for (const k of result.kept) lines.push(`    kept: ${SETTING_LABELS[k.setting]}: ${k.detail}`);
   for (const u of result.unsupported) lines.push(`    warning: ${SETTING_LABELS[u.setting]} not managed: ${u.detail}`);
   if (result.error) lines.push(`    error: ${result.error.message}`);
-  return lines;
+  return lines.map(redactUrls);
 }
 
 /** The table printed at the end, one row per tenant, then a one-line verdict. */
 export function summaryTable(run: RunResult): string {
-  const header = ['TENANT', 'BUCKET', 'RESULT', 'CHANGES', 'UNSUPPORTED', 'TIME'];
+  const clusters = run.results.some((r) => r.cluster !== undefined);
+  const header = [...(clusters ? ['CLUSTER'] : []), 'TENANT', 'BUCKET', 'RESULT', 'CHANGES', 'UNSUPPORTED', 'TIME'];
   const rows = run.results.map((r) => [
+    ...(clusters ? [r.cluster ?? '-'] : []),
     r.tenant,
     r.bucket,
     r.outcome === 'failed' ? `FAILED (${r.error?.kind ?? 'other'})` : OUTCOME_TEXT[r.outcome],
@@ -55,20 +61,23 @@ export function summaryTable(run: RunResult): string {
           : `${changed} of ${run.results.length} buckets changed`;
   const unsupported = [...new Set(run.results.flatMap((r) => r.unsupported.map((u) => SETTING_LABELS[u.setting])))];
   const caveat = unsupported.length > 0 ? `\nnot managed, the endpoint does not implement them: ${unsupported.join(', ')}` : '';
-  return [format(header), ...rows.map(format), '', verdict + caveat].join('\n');
+  return redactUrls([format(header), ...rows.map(format), '', verdict + caveat].join('\n'));
 }
 
 /** The `--json` document: stable keys, for scripts and CI. */
 export function jsonReport(run: RunResult): string {
-  return JSON.stringify(
+  const text = JSON.stringify(
     {
       command: run.command,
       failed: run.failed,
       results: run.results.map((r) => ({
+        ...(r.cluster !== undefined ? { cluster: r.cluster } : {}),
         tenant: r.tenant,
         bucket: r.bucket,
         outcome: r.outcome,
+        ...(r.management !== undefined ? { management: r.management } : {}),
         changes: r.changes,
+        kept: r.kept,
         unsupported: r.unsupported,
         ...(r.error ? { error: r.error } : {}),
         durationMs: r.durationMs,
@@ -77,4 +86,6 @@ export function jsonReport(run: RunResult): string {
     null,
     2,
   );
+  // `***` needs no JSON escaping, so redacting the serialized text keeps it valid JSON.
+  return redactUrls(text);
 }

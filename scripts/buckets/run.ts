@@ -6,7 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Platform } from '../../lib/config/schema';
 import type { TenantConfig } from '../../lib/model/resolve';
 import { desiredBucket } from './desired';
-import { BucketPlan, Change, isNoop, planBucket, SETTINGS, Unsupported } from './plan';
+import { BucketPlan, Change, isNoop, Kept, Management, planBucket, SETTINGS, Unsupported } from './plan';
 import { BucketError, checkCredentials, ClientSettings, createBucket, createClient, FailureKind, readBucket, writeSetting } from './s3';
 
 /** Default number of tenants worked on at once: quick for dozens of tenants, far below S3's request rates. */
@@ -23,6 +23,13 @@ export interface RunOptions {
   readonly pathStyle?: boolean;
   /** Tenants worked on at once. @default 4 */
   readonly concurrency?: number;
+  /**
+   * Buckets (names) tenant-runners may adopt: existing buckets without its `managed-by` tag are
+   * merged into instead of refused.
+   */
+  readonly adopt?: readonly string[];
+  /** The cluster these tenants belong to (`config/clusters/<cluster>/`); copied into each result. */
+  readonly cluster?: string;
   /** Called with each tenant's result as soon as it is known, for progress output. */
   readonly onResult?: (result: TenantResult) => void;
   /** Lets tests add SDK middleware (request counting, capture) to the client the run uses. */
@@ -34,6 +41,8 @@ export interface RunOptions {
  * `no-changes`, `created` or `updated`; either may report `failed`.
  */
 export interface TenantResult {
+  /** Set with the multi-cluster layout. */
+  readonly cluster?: string;
   readonly tenant: string;
   readonly bucket: string;
   readonly outcome: 'no-changes' | 'create' | 'update' | 'created' | 'updated' | 'failed';
@@ -41,6 +50,10 @@ export interface TenantResult {
   readonly changes: readonly Change[];
   /** Settings the endpoint does not implement: neither checked nor written. */
   readonly unsupported: readonly Unsupported[];
+  /** How the bucket is treated (unset when it failed before that was known, or was refused). */
+  readonly management?: Management;
+  /** Differences of an adopted bucket deliberately left as they are. */
+  readonly kept: readonly Kept[];
   readonly error?: { readonly kind: FailureKind; readonly message: string };
   readonly durationMs: number;
 }
@@ -77,7 +90,8 @@ export async function runBuckets(options: RunOptions): Promise<RunResult> {
   try {
     await checkCredentials(client);
     const results = await mapWithConcurrency(options.tenants, concurrency, async (tenant) => {
-      const result = await runTenant(client, options.command, tenant, options.platform, settings.endpoint);
+      const adopt = new Set(options.adopt ?? []);
+      const result = await runTenant(client, options.command, tenant, options.platform, settings.endpoint, adopt, options.cluster);
       options.onResult?.(result);
       return result;
     });
@@ -93,33 +107,54 @@ async function runTenant(
   tenant: TenantConfig,
   platform: Platform,
   endpoint: string | undefined,
+  adopt: ReadonlySet<string>,
+  cluster: string | undefined,
 ): Promise<TenantResult> {
   const started = Date.now();
   const spec = desiredBucket(tenant, platform);
-  const base = { tenant: tenant.name, bucket: spec.bucket };
+  const base = { ...(cluster !== undefined ? { cluster } : {}), tenant: tenant.name, bucket: spec.bucket };
   let plan: BucketPlan | undefined;
   const written: Change[] = [];
   const unsupported: Unsupported[] = [];
+  const options = { adopt: adopt.has(spec.bucket) };
+  const done = (outcome: TenantResult['outcome'], changes: readonly Change[], error?: TenantResult['error']): TenantResult => ({
+    ...base,
+    outcome,
+    changes,
+    unsupported: bySetting(unsupported),
+    ...(plan?.management !== undefined ? { management: plan.management } : {}),
+    kept: plan?.kept ?? [],
+    ...(error ? { error } : {}),
+    durationMs: Date.now() - started,
+  });
   try {
-    const actual = await readBucket(client, spec, endpoint);
-    plan = planBucket(spec, actual);
+    let actual = await readBucket(client, spec, endpoint);
+    plan = planBucket(spec, actual, options);
+    if (plan.refused !== undefined) return done('failed', [], { kind: 'not-managed', message: plan.refused });
     unsupported.push(...plan.unsupported);
     if (command === 'plan' || isNoop(plan)) {
-      const outcome = isNoop(plan) ? 'no-changes' : plan.create ? 'create' : 'update';
-      return { ...base, outcome, changes: plan.changes, unsupported: bySetting(unsupported), durationMs: Date.now() - started };
+      return done(isNoop(plan) ? 'no-changes' : plan.create ? 'create' : 'update', plan.changes);
     }
-    if (plan.create) await createBucket(client, spec, endpoint);
+    if (plan.create && (await createBucket(client, spec, endpoint)) === 'exists') {
+      // Someone in this account created the name after HeadBucket: decide again from what is there.
+      actual = await readBucket(client, spec, endpoint);
+      if (actual === undefined) {
+        throw new BucketError('other', `bucket ${spec.bucket}: CreateBucket says this account owns it (BucketAlreadyOwnedByYou), but HeadBucket does not find it; not touched, rerun later`);
+      }
+      plan = planBucket(spec, actual, options);
+      if (plan.refused !== undefined) return done('failed', [], { kind: 'not-managed', message: plan.refused });
+      unsupported.splice(0, unsupported.length, ...plan.unsupported);
+    }
     for (const change of plan.changes) {
-      const outcome = await writeSetting(client, spec, change.setting, actual, endpoint);
+      const outcome = await writeSetting(client, spec, change.setting, actual, endpoint, plan.management);
       if (outcome === 'written') written.push(change);
       else if (outcome.state === 'unsupported') unsupported.push({ setting: change.setting, detail: outcome.detail });
     }
-    const outcome = plan.create ? 'created' : written.length > 0 ? 'updated' : 'no-changes';
-    return { ...base, outcome, changes: written, unsupported: bySetting(unsupported), durationMs: Date.now() - started };
+    return done(plan.create ? 'created' : written.length > 0 ? 'updated' : 'no-changes', written);
   } catch (error) {
     const failure = error instanceof BucketError ? { kind: error.kind, message: error.message } : { kind: 'other' as const, message: String(error) };
     // What was written before the failure is reported, so a rerun's plan is no surprise.
-    return { ...base, outcome: 'failed', changes: written, unsupported: bySetting(unsupported), error: failure, durationMs: Date.now() - started };
+    return done('failed', written, failure);
   }
 }
 

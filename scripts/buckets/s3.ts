@@ -24,9 +24,11 @@ import {
   PutPublicAccessBlockCommand,
   S3Client,
   S3ServiceException,
+  TransitionDefaultMinimumObjectSize,
 } from '@aws-sdk/client-s3';
 import type { BucketSpec, Encryption, LifecycleRule, PublicAccessBlock } from './desired';
-import { ActualBucket, Observed, Setting, SETTING_LABELS, tagsToWrite, Versioning } from './plan';
+import { ActualBucket, Management, mergePolicy, Observed, Setting, SETTING_LABELS, tagsToWrite, Versioning } from './plan';
+import { redactUrls } from './redact';
 
 /** Where and how to reach S3. Credentials are deliberately absent: the SDK's default chain finds them. */
 export interface ClientSettings {
@@ -63,7 +65,16 @@ export function createClient(settings: ClientSettings): S3Client {
 }
 
 /** Why a tenant's bucket could not be planned or converged. */
-export type FailureKind = 'foreign-bucket' | 'wrong-region' | 'access-denied' | 'credentials' | 'endpoint' | 'unsupported' | 'other';
+export type FailureKind =
+  | 'foreign-bucket'
+  | 'not-managed'
+  | 'conflict'
+  | 'wrong-region'
+  | 'access-denied'
+  | 'credentials'
+  | 'endpoint'
+  | 'unsupported'
+  | 'other';
 
 /** A failure with a message meant for the person running the command. */
 export class BucketError extends Error {
@@ -161,8 +172,12 @@ export async function readBucket(client: S3Client, spec: BucketSpec, endpoint: s
     const kmsKeyId = rule?.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID;
     return set<Encryption>({ algorithm, ...(kmsKeyId ? { kmsKeyId } : {}), bucketKeyEnabled: rule?.BucketKeyEnabled ?? false });
   });
+  let lifecycleRaw: SdkLifecycleRule[] | undefined;
+  let lifecycleTransitionDefault: string | undefined;
   const lifecycle = await read<readonly LifecycleRule[]>('lifecycle', ['NoSuchLifecycleConfiguration'], async () => {
     const out = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket }));
+    lifecycleRaw = out.Rules ?? [];
+    lifecycleTransitionDefault = out.TransitionDefaultMinimumObjectSize;
     return set((out.Rules ?? []).map(fromSdkRule).sort((a, b) => a.id.localeCompare(b.id)));
   });
   const policy = await read<unknown>('policy', ['NoSuchBucketPolicy'], async () => {
@@ -182,15 +197,27 @@ export async function readBucket(client: S3Client, spec: BucketSpec, endpoint: s
     const out = await client.send(new GetBucketTaggingCommand({ Bucket }));
     return set(Object.fromEntries((out.TagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])));
   });
-  return { publicAccessBlock, ownership, encryption, lifecycle, policy, versioning, tags };
+  return {
+    publicAccessBlock,
+    ownership,
+    encryption,
+    lifecycle,
+    policy,
+    versioning,
+    tags,
+    ...(lifecycleRaw !== undefined ? { lifecycleRaw } : {}),
+    ...(lifecycleTransitionDefault !== undefined ? { lifecycleTransitionDefault } : {}),
+  };
 }
 
 /**
  * Creates the bucket in the configured region.
  *
+ * @returns `exists` when the bucket appeared in this account after HeadBucket said it did not
+ *   (BucketAlreadyOwnedByYou): the caller reads and plans it again, because it may not be ours.
  * @throws BucketError `foreign-bucket` when the name is taken by another account.
  */
-export async function createBucket(client: S3Client, spec: BucketSpec, endpoint: string | undefined): Promise<void> {
+export async function createBucket(client: S3Client, spec: BucketSpec, endpoint: string | undefined): Promise<'created' | 'exists'> {
   try {
     await client.send(
       new CreateBucketCommand({
@@ -199,9 +226,11 @@ export async function createBucket(client: S3Client, spec: BucketSpec, endpoint:
         ...(spec.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: spec.region as never } }),
       }),
     );
+    return 'created';
   } catch (error) {
-    // Created by a concurrent run of ours between HeadBucket and here: converge it like any other.
-    if (nameOf(error) === 'BucketAlreadyOwnedByYou') return;
+    // Created between HeadBucket and here, by a concurrent run of ours or by anyone else in this
+    // account: whether it may be touched is decided from its tags, like any existing bucket.
+    if (nameOf(error) === 'BucketAlreadyOwnedByYou') return 'exists';
     if (nameOf(error) === 'BucketAlreadyExists') {
       throw new BucketError(
         'foreign-bucket',
@@ -213,7 +242,10 @@ export async function createBucket(client: S3Client, spec: BucketSpec, endpoint:
 }
 
 /**
- * Writes one setting as the spec says.
+ * Writes one setting as the spec says: for a new or managed bucket exactly the spec; for an
+ * adopted one (`mode: 'adopted'`) merged with what is there (policy statements and lifecycle rules
+ * of others kept verbatim, tags only added). Whether an adopted bucket's setting is written at all
+ * was decided by the plan.
  *
  * @returns `unsupported` when the endpoint does not implement the setting.
  */
@@ -223,6 +255,7 @@ export async function writeSetting(
   setting: Setting,
   actual: ActualBucket | undefined,
   endpoint: string | undefined,
+  mode: Management = 'managed',
 ): Promise<'written' | Observed<never>> {
   const Bucket = spec.bucket;
   try {
@@ -253,20 +286,38 @@ export async function writeSetting(
         );
         break;
       }
-      case 'lifecycle':
-        await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: spec.lifecycle.map(toSdkRule) } }));
+      case 'lifecycle': {
+        const ours = new Set(spec.lifecycle.map((rule) => rule.id));
+        // Rules others wrote go back exactly as S3 returned them (transitions, tag filters and all).
+        const others = mode === 'adopted' ? ((actual?.lifecycleRaw ?? []) as SdkLifecycleRule[]).filter((rule) => !ours.has(rule.ID ?? '')) : [];
+        await client.send(
+          new PutBucketLifecycleConfigurationCommand({
+            Bucket,
+            LifecycleConfiguration: { Rules: [...others, ...spec.lifecycle.map(toSdkRule)] },
+            // The bucket-wide transition size is part of the configuration the PUT replaces.
+            ...(actual?.lifecycleTransitionDefault !== undefined
+              ? { TransitionDefaultMinimumObjectSize: actual.lifecycleTransitionDefault as TransitionDefaultMinimumObjectSize }
+              : {}),
+          }),
+        );
         break;
-      case 'policy':
-        await client.send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify(spec.policy) }));
+      }
+      case 'policy': {
+        const document = mode === 'adopted' ? mergePolicy(spec.policy, actual?.policy.state === 'set' ? actual.policy.value : undefined).document : spec.policy;
+        // The plan never asks to write a policy it cannot merge; refuse rather than replace it.
+        if (document === undefined) throw new BucketError('other', `${Bucket}: the existing bucket policy cannot be merged; not written`);
+        await client.send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify(document) }));
         break;
+      }
       case 'versioning':
+        if (mode === 'adopted') throw new BucketError('other', `${Bucket}: versioning of an adopted bucket is never suspended`);
         await client.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Suspended' } }));
         break;
       case 'tags':
         await client.send(
           new PutBucketTaggingCommand({
             Bucket,
-            Tagging: { TagSet: Object.entries(tagsToWrite(spec, actual?.tags)).map(([Key, Value]) => ({ Key, Value })) },
+            Tagging: { TagSet: Object.entries(tagsToWrite(spec, actual?.tags, mode)).map(([Key, Value]) => ({ Key, Value })) },
           }),
         );
         break;
@@ -322,7 +373,7 @@ function unsupported(setting: Setting, error: unknown, spec: BucketSpec, endpoin
   const status = statusOf(error);
   return {
     state: 'unsupported',
-    detail: `${endpoint} does not implement ${SETTING_LABELS[setting]} (${nameOf(error) === 'Error' ? errorText(error) : nameOf(error)}${status !== undefined ? `, HTTP ${status}` : ''})`,
+    detail: `${redactUrls(endpoint)} does not implement ${SETTING_LABELS[setting]} (${nameOf(error) === 'Error' ? errorText(error) : nameOf(error)}${status !== undefined ? `, HTTP ${status}` : ''})`,
   };
 }
 
@@ -355,6 +406,12 @@ const NETWORK_CODE_IN_TEXT = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECON
 
 /** Turns an SDK error into a {@link BucketError} whose message says what happened and what to do. */
 export function describeError(error: unknown, action: string, spec: BucketSpec, endpoint: string | undefined): BucketError {
+  const described = describeErrorUnredacted(error, action, spec, endpoint);
+  // An endpoint (or an SDK message quoting a URL) never shows a user name and password.
+  return new BucketError(described.kind, redactUrls(described.message));
+}
+
+function describeErrorUnredacted(error: unknown, action: string, spec: BucketSpec, endpoint: string | undefined): BucketError {
   const name = nameOf(error) ?? 'Error';
   const status = statusOf(error);
   // The code can be lost when the retry layer wraps an error from another realm (Jest's sandbox

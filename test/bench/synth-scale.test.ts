@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tenantName, writeConfig } from '../../bench/generate';
 import { runSynth } from '../../lib/cli/synth';
-import { LoadedConfig, loadConfig } from '../../lib/config/load';
+import { loadConfig } from '../../lib/config/load';
+import type { LoadedConfig } from '../../lib/model/resolve';
 import type { TenantConfig } from '../../lib/model/resolve';
 import { OutputFile, synthesize, synthesizeClusters, synthesizeToDirectory } from '../../lib/synth/engine';
 import { SynthWorkers } from '../../lib/synth/workers';
@@ -34,7 +35,7 @@ beforeAll(() => {
   workerFile = buildWorker(dir);
 });
 
-/** The files that belong to a tenant (its folder and CI template), not the cluster-level ones. */
+/** The files that belong to a tenant (its folder with its README.md, and CI template), not the cluster-level ones. */
 function tenantFiles(files: readonly OutputFile[]): OutputFile[] {
   return files.filter((f) => f.unit !== undefined);
 }
@@ -53,9 +54,9 @@ function withBrokenTenants(indexes: number[]): LoadedConfig {
 }
 
 describe('a generated configuration of 50 tenants', () => {
-  test('loads without problems: 50 tenants, 15 objects and a CI template each', () => {
+  test('loads without problems: 50 tenants, 16 objects (the PrometheusRule included), a CI template and a README.md summary each', () => {
     expect(config.tenants.map((t) => t.name)).toEqual(Array.from({ length: TENANTS }, (_, i) => tenantName(i)));
-    expect(alone.size).toBe(TENANTS * 16);
+    expect(alone.size).toBe(TENANTS * 18);
   });
 
   test('synthesized at once, gives the files of every tenant synthesized alone, byte for byte, sorted by path', () => {

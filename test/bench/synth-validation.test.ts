@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tenantName, writeConfig } from '../../bench/generate';
 import { runSynth } from '../../lib/cli/synth';
-import { LoadedConfig, loadConfig } from '../../lib/config/load';
+import { loadConfig } from '../../lib/config/load';
+import type { LoadedConfig } from '../../lib/model/resolve';
 import { synthesize } from '../../lib/synth/engine';
 import { readTreeMap, tempDir } from './support';
 
@@ -45,7 +46,7 @@ afterEach(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test('with the validation passing for every tenant, all tenants synthesize', () => {
-  expect(synthesize(config).filter((f) => f.unit !== undefined && f.path.endsWith('.yaml'))).toHaveLength(TENANTS * 15);
+  expect(synthesize(config).filter((f) => f.unit !== undefined && f.path.endsWith('.yaml'))).toHaveLength(TENANTS * 16);
 });
 
 test.each([0, 17, TENANTS - 1])('fails when tenant %i fails a construct validation, naming that tenant', (index) => {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { ClusterConfig, loadClusters } from '../../lib/config/load';
+import { loadClusters } from '../../lib/config/load';
+import type { ClusterConfig } from '../../lib/model/resolve';
 import type { TenantConfig } from '../../lib/model/resolve';
 import { TenantLayout, tenantLayout } from '../../lib/model/layout';
 import { ManifestObject, synthesizeTenant } from '../../lib/synth/engine';

@@ -3,9 +3,10 @@
  * - Kubernetes objects: kubernetes-models (full OpenAPI validation: required fields, types,
  *   formats) plus a strict walk over the Kubernetes 1.28 API models of @kubernetes/client-node
  *   0.20 (the 1.28 release), which rejects any field 1.28 does not know.
- * - Custom resources: the openAPIV3Schema of the CRD files in crds/ (PodMonitor, ExternalSecret),
+ * - Custom resources: the openAPIV3Schema of the CRD files in crds/ (PodMonitor, PrometheusRule,
+ *   ExternalSecret, Argo CD and Flux objects),
  *   and no field the structural schema does not declare.
- * - config.toml: shared/reference/gitlab-runner-config.schema.json (gitlab-runner 19.3).
+ * - config.toml: reference/gitlab-runner-config.schema.json (gitlab-runner 19.3; source in reference/README.md).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -134,13 +135,22 @@ function strictCrdWalk(value: unknown, schema: OpenApiSchema | undefined, at: st
   }
 }
 
+/**
+ * CRD patterns are Go (RE2) regular expressions; some set flags inline, which JavaScript cannot
+ * (the PrometheusRule CRD: `^(?i)(abort|warn)?$`). A leading or inner `(?i)` becomes the `i` flag.
+ */
+const goRegExp = Object.assign(
+  (pattern: string, flags: string) => (pattern.includes('(?i)') ? new RegExp(pattern.replace(/\(\?i\)/g, ''), `${flags}i`) : new RegExp(pattern, flags)),
+  { code: 'goRegExp' },
+);
+
 const crdSchemas = new Map<string, OpenApiSchema>();
 let crdCache: Map<string, ReturnType<Ajv['compile']>> | undefined;
 function crdValidators(): Map<string, ReturnType<Ajv['compile']>> {
   if (crdCache) return crdCache;
   crdCache = new Map();
   // OpenAPI v3 schemas with x-kubernetes-* extensions: not strict JSON Schema keywords.
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  const ajv = new Ajv({ allErrors: true, strict: false, code: { regExp: goRegExp } });
   addFormats(ajv);
   for (const file of fs.readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml'))) {
     const crd = parseYaml(fs.readFileSync(path.join(CRD_DIR, file), 'utf8'));

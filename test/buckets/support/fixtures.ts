@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { LoadedConfig, loadConfig } from '../../../lib/config/load';
+import { loadConfig } from '../../../lib/config/load';
+import type { LoadedConfig } from '../../../lib/model/resolve';
 
 /** What a test tenant may set; everything else comes from a minimal valid tenant. */
 export interface TenantFixture {
@@ -18,6 +19,7 @@ export interface TenantFixture {
   readonly expireAfterDays?: number;
   readonly layersExpireAfterDays?: number;
   readonly auth?: Record<string, string>;
+  readonly kanikoMode?: 'registry' | 's3';
 }
 
 const written: string[] = [];
@@ -34,7 +36,7 @@ export function writeConfig(tenants: readonly TenantFixture[], s3: Record<string
   fs.mkdirSync(path.join(dir, 'tenants'));
   const platform = {
     gitlab: { url: 'https://gitlab.example.com', egressCidrs: ['203.0.113.10/32'] },
-    kubernetes: { apiServerCidrs: ['192.0.2.10/32'] },
+    kubernetes: { apiServerCidrs: ['192.0.2.10/32'], clusterCidrs: ['10.244.0.0/16', '10.96.0.0/12'] },
     s3: { region: 'eu-central-1', egressCidrs: ['198.51.100.0/24'], ...s3 },
     registry: { host: 'registry.local', egressCidrs: ['198.51.100.20/32'] },
   };
@@ -46,6 +48,7 @@ export function writeConfig(tenants: readonly TenantFixture[], s3: Record<string
       nodes: { labels: { tenant: t.name }, taints: [{ key: 'tenant', value: t.name, effect: 'NoSchedule' }] },
       runners: [{ name: 'builds' }],
       cache: {
+        ...(t.kanikoMode !== undefined ? { kaniko: { mode: t.kanikoMode } } : {}),
         s3: {
           bucket: t.bucket ?? `${t.name}-cache`,
           auth: t.auth ?? { type: 'iamRole', roleArn: `arn:aws:iam::111122223333:role/${t.name}-cache` },

@@ -64,7 +64,8 @@ export interface TestS3Server {
   setLatency(ms: number): void;
   failNext(bucket: string, count: number): void;
   placeInRegion(bucket: string, region: string): void;
-  hideFromHead(bucket: string): void;
+  /** HeadBucket answers 404 for the bucket: always, or for the next `times` HEADs. */
+  hideFromHead(bucket: string, times?: number): void;
   stop(): Promise<void>;
 }
 
@@ -77,7 +78,7 @@ export async function startS3Server(): Promise<TestS3Server> {
   const owners = new Map<string, string | undefined>();
   const failing = new Map<string, number>();
   const regions = new Map<string, string>();
-  const hidden = new Set<string>();
+  const hidden = new Map<string, number>();
   const state = { requests: [] as SeenRequest[], inFlight: 0, maxInFlight: 0, latencyMs: 0 };
 
   const layer: KoaMiddleware = async (ctx, next) => {
@@ -98,7 +99,14 @@ export async function startS3Server(): Promise<TestS3Server> {
         ctx.set('x-amz-bucket-region', regions.get(bucket)!);
         return fail(ctx, 301, 'PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.');
       }
-      if (bucket && ctx.method === 'HEAD' && isBucketPath && hidden.has(bucket)) return fail(ctx, 404, 'NotFound', 'Not Found');
+      if (bucket && ctx.method === 'HEAD' && isBucketPath && (hidden.get(bucket) ?? 0) > 0) {
+        hidden.set(bucket, hidden.get(bucket)! - 1);
+        return fail(ctx, 404, 'NotFound', 'Not Found');
+      }
+      // S3 (outside us-east-1) tells the owner of an existing bucket so; s3rver says BucketAlreadyExists to everyone.
+      if (isCreate && owners.has(bucket) && owners.get(bucket) === accessKeyId) {
+        return fail(ctx, 409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
+      }
       if (bucket && owners.has(bucket) && owners.get(bucket) !== accessKeyId && !isCreate) return fail(ctx, 403, 'AccessDenied', 'Access Denied');
       try {
         await next();
@@ -136,7 +144,7 @@ export async function startS3Server(): Promise<TestS3Server> {
     },
     failNext: (bucket, count) => failing.set(bucket, count),
     placeInRegion: (bucket, region) => regions.set(bucket, region),
-    hideFromHead: (bucket) => hidden.add(bucket),
+    hideFromHead: (bucket, times = Number.POSITIVE_INFINITY) => hidden.set(bucket, times),
     stop: async () => {
       await s3rver.close();
       fs.rmSync(directory, { recursive: true, force: true });

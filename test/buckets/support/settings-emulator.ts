@@ -16,6 +16,8 @@ export interface EmulatedBucket {
   ownership?: Input;
   encryption?: Input;
   lifecycle?: Input[];
+  /** The bucket-wide `TransitionDefaultMinimumObjectSize` of the lifecycle configuration. */
+  lifecycleTransitionDefault?: string;
   policy?: string;
   versioning?: string;
   tags?: { Key: string; Value: string }[];
@@ -42,8 +44,14 @@ export function emulateSettings(client: S3Client, store: Map<string, EmulatedBuc
     PutBucketOwnershipControlsCommand: (b, i) => ((b.ownership = i.OwnershipControls), {}),
     GetBucketEncryptionCommand: (b) => ({ ServerSideEncryptionConfiguration: b.encryption ?? missing('ServerSideEncryptionConfigurationNotFoundError') }),
     PutBucketEncryptionCommand: (b, i) => ((b.encryption = i.ServerSideEncryptionConfiguration), {}),
-    GetBucketLifecycleConfigurationCommand: (b) => ({ Rules: b.lifecycle ?? missing('NoSuchLifecycleConfiguration') }),
-    PutBucketLifecycleConfigurationCommand: (b, i) => ((b.lifecycle = i.LifecycleConfiguration.Rules), {}),
+    GetBucketLifecycleConfigurationCommand: (b) => ({
+      Rules: b.lifecycle ?? missing('NoSuchLifecycleConfiguration'),
+      ...(b.lifecycleTransitionDefault ? { TransitionDefaultMinimumObjectSize: b.lifecycleTransitionDefault } : {}),
+    }),
+    // Like S3, a PUT without the bucket-wide size resets it to the default.
+    PutBucketLifecycleConfigurationCommand: (b, i) => (
+      (b.lifecycle = i.LifecycleConfiguration.Rules), (b.lifecycleTransitionDefault = i.TransitionDefaultMinimumObjectSize ?? 'all_storage_classes_128K'), {}
+    ),
     GetBucketPolicyCommand: (b) => ({ Policy: b.policy ?? missing('NoSuchBucketPolicy') }),
     PutBucketPolicyCommand: (b, i) => ((b.policy = i.Policy), {}),
     GetBucketVersioningCommand: (b) => (b.versioning ? { Status: b.versioning } : {}),

@@ -1,23 +1,22 @@
 /**
- * The CI examples in the README are documentation users copy: they must parse, extend the
+ * The CI examples in docs/kaniko.md are documentation users copy: they must parse, extend the
  * template's hidden job, and keep Maven/NuGet caches inside the project directory (the runner
  * caches only paths under $CI_PROJECT_DIR).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ROOT } from './support/synth';
+import { ROOT } from './generated';
 
-const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('## Kaniko builds and caches'), readme.indexOf('## Bucket setup'));
+const section = fs.readFileSync(path.join(ROOT, 'docs', 'kaniko.md'), 'utf8');
 const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parseYaml(m[1]));
 const byComment = (needle: string) => {
   const raw = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((text) => text.startsWith(`# ${needle}`));
-  if (!raw) throw new Error(`no README example starting with '# ${needle}'`);
+  if (!raw) throw new Error(`no docs/kaniko.md example starting with '# ${needle}'`);
   return parseYaml(raw);
 };
 
-test('the Kaniko section holds the include example and the Maven and .NET examples, all valid YAML', () => {
+test('docs/kaniko.md holds the include example and the Maven and .NET examples, all valid YAML', () => {
   expect(blocks.length).toBeGreaterThanOrEqual(3);
   const include = blocks[0];
   expect(include.include[0].file).toBe('dist/ci/tenant-1/kaniko.gitlab-ci.yml');
