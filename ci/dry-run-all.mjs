@@ -365,7 +365,10 @@ async function main() {
         namespaces.get(o.cluster).add(o.obj.metadata.name);
       }
     }
-    const toolNamespaces = new Set(objs.filter((o) => o.folder === '_gitops' && o.obj.metadata?.namespace).map((o) => o.obj.metadata.namespace));
+    // Folders whose objects go to namespaces the output does not create: the GitOps tool's and the
+    // monitoring stack's (the dashboard ConfigMap in monitoring.namespace). They exist before the sync.
+    const external = (o) => o.folder === '_gitops' || o.folder === '_monitoring';
+    const toolNamespaces = new Set(objs.filter((o) => external(o) && o.obj.metadata?.namespace).map((o) => o.obj.metadata.namespace));
     for (const ns of toolNamespaces) await kubectl(['create', 'namespace', ns]); // exists already after the first configuration
     for (const o of objs.filter((x) => x.obj.kind === 'Namespace')) {
       const r = await kubectl(['apply', '-f', '-'], JSON.stringify(o.obj));
@@ -380,7 +383,7 @@ async function main() {
     if (tools.includes('flux')) modes.push(['apply', '--server-side', '--field-manager=kustomize-controller', '--dry-run=server']);
     const checked = rest.filter((o) => {
       const ns = o.obj.metadata?.namespace;
-      if (ns && !(namespaces.get(o.cluster)?.has(ns) || (o.folder === '_gitops' && toolNamespaces.has(ns)))) {
+      if (ns && !(namespaces.get(o.cluster)?.has(ns) || (external(o) && toolNamespaces.has(ns)))) {
         reject(o, `namespace "${ns}" is not created by this output`);
         return false;
       }

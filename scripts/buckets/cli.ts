@@ -237,9 +237,10 @@ export async function main(argv: readonly string[], rawIo: Io, hooks: Hooks = {}
       }
     }
   } catch (error) {
+    // No credentials, an unreachable endpoint: the environment refuses, nothing was changed (exit 1).
     if (error instanceof BucketError) {
       io.err(`error: ${error.message}`);
-      return 2;
+      return 1;
     }
     throw error;
   }
@@ -297,8 +298,12 @@ if (require.main === module || (process.argv[1] !== undefined && path.resolve(pr
       process.exitCode = code;
     },
     (error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
+      // Anything not foreseen is a bug in this command, not in the configuration (exit 3, as every command).
+      const e = error instanceof Error ? error : new Error(String(error));
+      console.error(redactUrls(`buckets: internal error: ${e.message}`));
+      if (process.env.TENANT_RUNNERS_DEBUG) console.error(redactUrls(e.stack ?? ''));
+      console.error('This is a bug in tenant-runners, not in your configuration: please report it with the line above (TENANT_RUNNERS_DEBUG=1 adds the stack trace).');
+      process.exitCode = 3;
     },
   );
 }

@@ -745,7 +745,7 @@ describe('robustness', () => {
     try {
       const dir = writeConfig([{ name: 'nocreds' }]);
       const result = await cli(['plan', '--config', dir, '--endpoint', server.endpoint, '--path-style']);
-      expect(result.code).toBe(2);
+      expect(result.code).toBe(1);
       expect(result.err).toMatch(/^error: no AWS credentials found \(.*\)\. Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/m);
       expect(server.requests).toEqual([]);
     } finally {
