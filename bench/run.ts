@@ -279,7 +279,7 @@ function main(): void {
   let example: Example | undefined;
   if (options.exampleRuns > 0) {
     example = benchExample(options);
-    console.log(`example (2 tenants): node build/synth.js ${example.direct.wall.toFixed(2)} s, npm run synth ${example.npm.wall.toFixed(2)} s, npx cdk8s synth ${example.cdk8s.wall.toFixed(2)} s; load ${loadAverage()}`);
+    console.log(`example (2 tenants): node scripts/run.mjs synth ${example.direct.wall.toFixed(2)} s, npm run synth ${example.npm.wall.toFixed(2)} s, npx cdk8s synth ${example.cdk8s.wall.toFixed(2)} s; load ${loadAverage()}`);
   }
   const rows: Row[] = [];
   let underLoad: LoadRow | undefined;
