@@ -1,69 +1,76 @@
 /**
- * `npm run bench [-- --sizes 10,100,1000,2000 --runs 5 --results bench/results --keep]`
+ * `npm run bench [-- options]` (bench/README.md): for each N, generates N synthetic tenants
+ * (bench/generate.ts) in a temporary directory and measures, as whole processes:
  *
- * For each N: generates N synthetic tenants (bench/generate.ts) in a temporary directory, runs the
- * real synth command as a whole process (`node build/synth.js --config … --out …`), into a fresh
- * output directory and again over its own output (the everyday case: dist/ is committed), then
- * the floor (bench/floor.ts: the same objects and bytes written with the `yaml` package alone) in
- * a process of its own. Reports medians of wall time, peak RSS, objects and bytes written, the
- * ratio to the floor and the growth between successive N, as Markdown, JSON and an SVG chart.
+ *   synth      `node scripts/run.mjs synth --config … --out …` (the launcher `npm run synth` and
+ *              `npx cdk8s synth` start, which runs build/synth.js) into an empty output directory
+ *   --jobs 1   the same, single-threaded
+ *   re-synth   synth again over its own, unchanged output (the everyday case: dist/ is committed)
+ *   floor      bench/floor.ts: the same objects and bytes written with the `yaml` package alone
+ *
+ * checks that the fresh, re-synthesized, single-threaded and floor trees are byte-identical
+ * (SHA-256 over every file), optionally repeats synth and floor while one busy loop per core
+ * burns the CPU (`--under-load`), times the example configuration as whole commands
+ * (`npm run synth`, `npx cdk8s synth`), and writes Markdown, JSON and an SVG chart with every
+ * target of the performance issue marked met or missed.
  *
  * Not part of `npm test`: speed is measured here, never asserted in tests.
  */
-import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { writeConfig } from './generate';
+import { CpuBurners, listFiles, loadAverage, runCommand, runNode, Run, summarize, Summary, treeHash } from './measure';
+import { Example, LoadRow, markdown, Options, Row, svg, targets } from './report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+/** The synth as users start it: the launcher (`npm run synth` and cdk8s.yaml run it), which runs build/synth.js. */
+const LAUNCHER = path.join(ROOT, 'scripts', 'run.mjs');
 const SYNTH = path.join(ROOT, 'build', 'synth.js');
 const FLOOR = path.join(ROOT, 'build', 'bench', 'floor.js');
-const TIME = '/usr/bin/time';
+/** The synth cache (lib/synth/synth-cache.ts) lives next to the bundle, one file per output folder. */
+const CACHE_DIR = path.join(ROOT, 'build', 'synth-cache');
 
-interface Options {
-  sizes: number[];
-  runs: number;
-  results: string;
-  keep: boolean;
+/**
+ * Removes the synth cache of `outDir` (named as lib/synth/synth-cache.ts names it): before each
+ * fresh synth (a fresh synth, as in a new clone or CI, has no cache) and after each N (they are
+ * tens of MB at thousands of tenants). Other folders' caches are left alone.
+ */
+function dropCache(outDir: string): void {
+  const name = `${createHash('sha256').update(path.resolve(outDir)).digest('hex').slice(0, 32)}.json`;
+  fs.rmSync(path.join(CACHE_DIR, name), { force: true });
 }
 
-interface Run {
-  /** Wall time of the whole process, in seconds. */
-  wall: number;
-  /** User + system CPU time of the process (all its threads), in seconds. */
-  cpu: number;
-  /** Peak resident set size, in MB. */
-  rssMb: number;
-  stdout: string;
-}
+/** A burner exits by itself after this long, even if the bench is killed without cleanup. */
+const BURNER_MAX_SECONDS = 30 * 60;
 
-interface Row {
-  tenants: number;
-  objects: number;
-  bytes: number;
-  synth: Summary;
-  /** The same, single-threaded (`--jobs 1`). */
-  single: Summary;
-  resynth: Summary;
-  floor: Summary;
-  floorBytes: number;
-}
-
-interface Summary {
-  /** Median wall time, seconds. */
-  wall: number;
-  /** Every run's wall time, seconds. */
-  walls: number[];
-  /** Median CPU time (user + system), seconds. */
-  cpu: number;
-  /** Largest peak RSS over the runs, MB. */
-  rssMb: number;
-}
+const USAGE = `usage: npm run bench -- [options]
+  --sizes 10,100,1000,2000,5000,10000  tenant counts
+  --runs 3              runs per N up to 2,000 tenants (medians are reported)
+  --large-runs 1        runs per N above 2,000 tenants
+  --floor-max 5000      largest N with a floor (the floor needs the whole output as JSON in memory)
+  --single-max 5000     largest N with a --jobs 1 run
+  --under-load 2000     N measured again with one busy-loop process per core (0: none)
+  --load-runs 1         runs under load
+  --example-runs 5      runs of the example configuration (0: none)
+  --results DIR         where results.{md,json,svg} go (default bench/results)
+  --keep                keep the temporary directories`;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { sizes: [10, 100, 1000, 2000], runs: 5, results: path.join(ROOT, 'bench', 'results'), keep: false };
+  const options: Options = {
+    sizes: [10, 100, 1000, 2000, 5000, 10000],
+    runs: 3,
+    largeRuns: 1,
+    floorMax: 5000,
+    singleMax: 5000,
+    underLoad: 2000,
+    loadRuns: 1,
+    exampleRuns: 5,
+    results: path.join('bench', 'results'),
+    keep: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -71,298 +78,238 @@ function parseArgs(argv: string[]): Options {
       if (v === undefined) throw new Error(`${arg} needs a value`);
       return v;
     };
-    if (arg === '--sizes') options.sizes = value().split(',').map((s) => positiveInt(s, arg));
-    else if (arg === '--runs') options.runs = positiveInt(value(), arg);
-    else if (arg === '--results') options.results = path.resolve(value());
+    if (arg === '--sizes') options.sizes = value().split(',').map((s) => whole(s, arg, 1));
+    else if (arg === '--runs') options.runs = whole(value(), arg, 1);
+    else if (arg === '--large-runs') options.largeRuns = whole(value(), arg, 1);
+    else if (arg === '--floor-max') options.floorMax = whole(value(), arg, 0);
+    else if (arg === '--single-max') options.singleMax = whole(value(), arg, 0);
+    else if (arg === '--under-load') options.underLoad = whole(value(), arg, 0);
+    else if (arg === '--load-runs') options.loadRuns = whole(value(), arg, 1);
+    else if (arg === '--example-runs') options.exampleRuns = whole(value(), arg, 0);
+    else if (arg === '--results') options.results = path.relative(ROOT, path.resolve(value())) || '.';
     else if (arg === '--keep') options.keep = true;
-    else throw new Error(`unknown argument '${arg}'; usage: bench [--sizes 10,100,1000,2000] [--runs 5] [--results DIR] [--keep]`);
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown argument '${arg}'\n${USAGE}`);
   }
+  if (options.underLoad > 0 && !options.sizes.includes(options.underLoad)) options.sizes = [...options.sizes, options.underLoad].sort((a, b) => a - b);
   return options;
 }
 
-function positiveInt(text: string, flag: string): number {
+function whole(text: string, flag: string, min: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected positive integers, got '${text}'`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${flag}: expected a whole number ≥ ${min}, got '${text}'`);
   return n;
 }
 
-/**
- * Runs `node ARGS` as a whole process and measures it. Peak RSS comes from GNU time's %M when
- * /usr/bin/time exists, else from process.resourceUsage().maxRSS of the child, reported by a
- * preloaded exit hook.
- */
-function runNode(args: string[], cwd: string, scratch: string): Run {
-  const useTime = fs.existsSync(TIME);
-  let command: string;
-  let commandArgs: string[];
-  const rssFile = path.join(scratch, 'maxrss');
-  if (useTime) {
-    command = TIME;
-    commandArgs = ['-f', 'BENCH_MAXRSS_KB=%M BENCH_CPU=%U+%S', process.execPath, ...args];
-  } else {
-    const hook = path.join(scratch, 'maxrss-hook.js');
-    fs.writeFileSync(
-      hook,
-      `process.on('exit', () => { const u = process.resourceUsage(); require('fs').writeFileSync(${JSON.stringify(rssFile)}, ` +
-        '`${u.maxRSS} ${(u.userCPUTime + u.systemCPUTime) / 1e6}`); });\n',
-    );
-    command = process.execPath;
-    commandArgs = ['-r', hook, ...args];
-  }
-  const start = process.hrtime.bigint();
-  const result = spawnSync(command, commandArgs, { cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  const wall = Number(process.hrtime.bigint() - start) / 1e9;
-  if (result.status !== 0) {
-    throw new Error(`node ${args.join(' ')} exited with ${result.status ?? result.signal}:\n${result.stderr.slice(-4000)}`);
-  }
-  let rssKb: number;
-  let cpu: number;
-  if (useTime) {
-    const m = /BENCH_MAXRSS_KB=(\d+) BENCH_CPU=([\d.]+)\+([\d.]+)/.exec(result.stderr);
-    rssKb = Number(m?.[1]);
-    cpu = Number(m?.[2]) + Number(m?.[3]);
-  } else {
-    [rssKb, cpu] = fs.readFileSync(rssFile, 'utf8').split(' ').map(Number);
-  }
-  if (!Number.isFinite(rssKb) || !Number.isFinite(cpu)) throw new Error(`no peak RSS / CPU time reported for node ${args.join(' ')}`);
-  return { wall, cpu, rssMb: rssKb / 1024, stdout: result.stdout };
+/** Writes the floor's input: our output parsed back into plain objects (never timed). */
+function writeFloorInput(dist: string, target: string): void {
+  const objects: [string, unknown][] = listFiles(dist).map((file) => {
+    const text = fs.readFileSync(path.join(dist, file), 'utf8');
+    // Manifests are parsed back into objects; the summary and the CI templates are plain text.
+    return [file, file.endsWith('.yaml') ? parse(text) : text];
+  });
+  fs.writeFileSync(target, JSON.stringify(objects));
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+interface Scratch {
+  dir: string;
+  config: string;
+  dist: string;
+  floorOut: string;
+  floorInput: string;
 }
 
-function summarize(runs: { wall: number; cpu: number; rssMb: number }[]): Summary {
-  return {
-    wall: median(runs.map((r) => r.wall)),
-    walls: runs.map((r) => r.wall),
-    cpu: median(runs.map((r) => r.cpu)),
-    rssMb: Math.max(...runs.map((r) => r.rssMb)),
-  };
+function runFloor(s: Scratch, objects: number): { wall: number; cpu: number; rssMb: number; bytes: number } {
+  fs.rmSync(s.floorOut, { recursive: true, force: true });
+  const run = runNode([FLOOR, s.floorInput, s.floorOut], ROOT, s.dir);
+  const report = JSON.parse(run.stdout) as { inputMs: number; objects: number; bytes: number };
+  if (report.objects !== objects) throw new Error(`floor wrote ${report.objects} objects, synth ${objects}`);
+  // Reading and parsing the input stands in for building the objects: subtracted.
+  return { wall: run.wall - report.inputMs / 1000, cpu: run.cpu - report.inputMs / 1000, rssMb: run.rssMb, bytes: report.bytes };
 }
 
-/** Every file under `dir`, by path relative to it, sorted. */
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const child = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(child);
-      else out.push(child);
-    }
-  };
-  walk('');
-  return out.sort();
-}
-
-function benchSize(tenants: number, options: Options): Row {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `tenant-runners-bench-${tenants}-`));
+function benchSize(tenants: number, options: Options): { row: Row; underLoad?: LoadRow } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tenant-runners-bench-${tenants}-`));
+  const s: Scratch = { dir, config: path.join(dir, 'config'), dist: path.join(dir, 'dist'), floorOut: path.join(dir, 'floor'), floorInput: path.join(dir, 'floor-input.json') };
+  const loadBefore = loadAverage();
   try {
-    const config = path.join(scratch, 'config');
-    const dist = path.join(scratch, 'dist');
-    const floorOut = path.join(scratch, 'floor');
-    writeConfig(config, tenants);
-
-    // The floor's input: our output, parsed back into plain objects (not timed).
-    const synthArgs = [SYNTH, '--config', config, '--out', dist];
-    runNode(synthArgs, ROOT, scratch);
-    const files = listFiles(dist);
-    let bytes = 0;
-    const objects: [string, unknown][] = files.map((file) => {
-      const text = fs.readFileSync(path.join(dist, file), 'utf8');
-      bytes += Buffer.byteLength(text);
-      // Manifests are parsed back into objects; the summary and the CI templates are plain text.
-      return [file, file.endsWith('.yaml') ? parse(text) : text];
-    });
-    const floorInput = path.join(scratch, 'floor-input.json');
-    fs.writeFileSync(floorInput, JSON.stringify(objects));
+    writeConfig(s.config, tenants);
+    const synthArgs = [LAUNCHER, 'synth', '--config', s.config, '--out', s.dist];
+    const singleArgs = [...synthArgs, '--jobs', '1'];
+    const runs = tenants > 2000 ? options.largeRuns : options.runs;
+    const withFloor = tenants <= options.floorMax;
+    const withSingle = tenants <= options.singleMax;
 
     const synth: Run[] = [];
     const single: Run[] = [];
     const resynth: Run[] = [];
     const floor: { wall: number; cpu: number; rssMb: number }[] = [];
-    let floorBytes = 0;
-    for (let r = 0; r < options.runs; r++) {
-      fs.rmSync(dist, { recursive: true, force: true });
-      synth.push(runNode(synthArgs, ROOT, scratch));
-      resynth.push(runNode(synthArgs, ROOT, scratch));
-      fs.rmSync(dist, { recursive: true, force: true });
-      single.push(runNode([...synthArgs, '--jobs', '1'], ROOT, scratch));
-
-      fs.rmSync(floorOut, { recursive: true, force: true });
-      const run = runNode([FLOOR, floorInput, floorOut], ROOT, scratch);
-      const report = JSON.parse(run.stdout) as { inputMs: number; objects: number; bytes: number };
-      if (report.objects !== files.length) throw new Error(`floor wrote ${report.objects} objects, synth ${files.length}`);
-      floorBytes = report.bytes;
-      floor.push({ wall: run.wall - report.inputMs / 1000, cpu: run.cpu - report.inputMs / 1000, rssMb: run.rssMb });
+    let fresh: { hash: string; files: number; bytes: number } | undefined;
+    const hashes = { resynth: new Set<string>(), single: new Set<string>(), floor: new Set<string>(), fresh: new Set<string>() };
+    let floorBytes: number | undefined;
+    for (let r = 0; r < runs; r++) {
+      fs.rmSync(s.dist, { recursive: true, force: true });
+      dropCache(s.dist);
+      synth.push(runNode(synthArgs, ROOT, dir));
+      const h = treeHash(s.dist);
+      fresh ??= h;
+      hashes.fresh.add(h.hash);
+      if (r === 0 && withFloor) writeFloorInput(s.dist, s.floorInput);
+      resynth.push(runNode(synthArgs, ROOT, dir));
+      hashes.resynth.add(treeHash(s.dist).hash);
+      if (withSingle) {
+        fs.rmSync(s.dist, { recursive: true, force: true });
+        dropCache(s.dist);
+        single.push(runNode(singleArgs, ROOT, dir));
+        hashes.single.add(treeHash(s.dist).hash);
+      }
+      if (withFloor) {
+        const f = runFloor(s, fresh.files);
+        floor.push(f);
+        floorBytes = f.bytes;
+        hashes.floor.add(treeHash(s.floorOut).hash);
+      }
     }
-    const after = listFiles(dist);
-    if (after.length !== files.length) throw new Error(`synth wrote ${after.length} files on a later run, ${files.length} on the first`);
-    return {
+    const same = (set: Set<string>) => (set.size === 0 ? undefined : set.size === 1 && set.has(fresh!.hash));
+    const row: Row = {
       tenants,
-      objects: files.length,
-      bytes,
+      runs,
+      objects: fresh!.files,
+      bytes: fresh!.bytes,
       synth: summarize(synth),
-      single: summarize(single),
+      single: withSingle ? summarize(single) : undefined,
       resynth: summarize(resynth),
-      floor: summarize(floor),
+      floor: withFloor ? summarize(floor) : undefined,
       floorBytes,
+      identical: { hash: fresh!.hash.slice(0, 16), fresh: same(hashes.fresh)!, resynth: same(hashes.resynth)!, single: same(hashes.single), floor: same(hashes.floor) },
+      load: [loadBefore, loadAverage()],
     };
+
+    let underLoad: LoadRow | undefined;
+    if (tenants === options.underLoad) {
+      const count = os.availableParallelism?.() ?? os.cpus().length;
+      const loadStart = loadAverage();
+      const burners = CpuBurners.start(count, BURNER_MAX_SECONDS);
+      const ls: Run[] = [];
+      const l1: Run[] = [];
+      const lf: { wall: number; cpu: number; rssMb: number }[] = [];
+      try {
+        for (let r = 0; r < options.loadRuns; r++) {
+          fs.rmSync(s.dist, { recursive: true, force: true });
+          dropCache(s.dist);
+          ls.push(runNode(synthArgs, ROOT, dir));
+          fs.rmSync(s.dist, { recursive: true, force: true });
+          dropCache(s.dist);
+          l1.push(runNode(singleArgs, ROOT, dir));
+          if (withFloor) lf.push(runFloor(s, fresh!.files));
+        }
+      } finally {
+        burners.stop();
+      }
+      underLoad = { tenants, burners: count, runs: options.loadRuns, synth: summarize(ls), single: summarize(l1), floor: lf.length ? summarize(lf) : undefined, load: [loadStart, loadAverage()] };
+    }
+    return { row, underLoad };
   } finally {
-    if (options.keep) console.error(`kept ${scratch}`);
-    else fs.rmSync(scratch, { recursive: true, force: true });
+    dropCache(s.dist);
+    if (options.keep) console.error(`kept ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** The two example tenants, synthesized over a copy of the committed dist/: start-up cost. */
-function benchExample(options: Options): Summary {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tenant-runners-bench-example-'));
+/**
+ * The example configuration (2 tenants) as whole commands, in a copy of the repository's
+ * config/ and dist/ (scripts/ and node_modules/ are linked, so the launcher and its bundles
+ * are the repository's own): `node build/synth.js`, `npm run synth`, `npx cdk8s synth` (with
+ * CDK8S_CHECK_UPGRADE=false: otherwise the CLI asks the npm registry for a newer version on
+ * every run).
+ */
+function benchExample(options: Options): Example {
+  const loadBefore = loadAverage();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenant-runners-bench-example-'));
   try {
-    const dist = path.join(scratch, 'dist');
-    fs.cpSync(path.join(ROOT, 'dist'), dist, { recursive: true });
-    const runs: Run[] = [];
-    for (let r = 0; r < options.runs; r++) runs.push(runNode([SYNTH, '--config', 'config', '--out', dist], ROOT, scratch));
-    return summarize(runs);
+    for (const file of ['package.json', 'cdk8s.yaml']) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
+    for (const link of ['scripts', 'node_modules']) fs.symlinkSync(path.join(ROOT, link), path.join(dir, link));
+    fs.cpSync(path.join(ROOT, 'config'), path.join(dir, 'config'), { recursive: true });
+    fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+    const committed = treeHash(path.join(ROOT, 'dist')).hash;
+    const env = { ...process.env, CDK8S_CHECK_UPGRADE: 'false' };
+    const direct: Run[] = [];
+    const npm: Run[] = [];
+    const cdk8s: Run[] = [];
+    // Once each without the synth cache (a new clone, or after the code changed), then with it.
+    const cold: Run[] = [];
+    for (const command of [() => runNode([LAUNCHER, 'synth'], dir, dir, env), () => runCommand('npm', ['run', 'synth'], dir, dir, env), () => runCommand('npx', ['cdk8s', 'synth'], dir, dir, env)]) {
+      dropCache(path.join(dir, 'dist'));
+      cold.push(command());
+    }
+    for (let r = 0; r < options.exampleRuns; r++) {
+      direct.push(runNode([LAUNCHER, 'synth'], dir, dir, env));
+      npm.push(runCommand('npm', ['run', 'synth'], dir, dir, env));
+      cdk8s.push(runCommand('npx', ['cdk8s', 'synth'], dir, dir, env));
+    }
+    const after = treeHash(path.join(dir, 'dist')).hash;
+    return { direct: summarize(direct), npm: summarize(npm), cdk8s: summarize(cdk8s), cold: cold.map((r) => r.wall) as [number, number, number], load: `${loadBefore} → ${loadAverage()}`, unchanged: after === committed };
   } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+    dropCache(path.join(dir, 'dist'));
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 function machine(): string[] {
   const cpus = os.cpus();
   return [
-    `- CPU: ${cpus.length} × ${cpus[0]?.model ?? 'unknown'} (os.cpus(); \`nproc\` may differ under a CPU quota: ${nproc()})`,
-    `- Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB total`,
-    `- Node ${process.version}, ${os.type()} ${os.release()}`,
-    `- Peak RSS from ${fs.existsSync(TIME) ? '`/usr/bin/time -f %M`' : 'process.resourceUsage().maxRSS in the child'}`,
+    `CPU: ${cpus.length} × ${cpus[0]?.model ?? 'unknown'} (os.availableParallelism() = ${os.availableParallelism?.() ?? 'n/a'})`,
+    `Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB total`,
+    `Node ${process.version}, ${os.type()} ${os.release()}`,
   ];
-}
-
-function nproc(): string {
-  const result = spawnSync('nproc', { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : 'unknown';
-}
-
-const s = (seconds: number) => `${seconds.toFixed(2)} s`;
-const mb = (value: number) => `${value.toFixed(0)} MB`;
-
-function markdown(rows: Row[], example: Summary, options: Options, date: string, load: string[]): string {
-  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-  const lines = [
-    '# Benchmark results',
-    '',
-    `\`npm run bench -- --sizes ${options.sizes.join(',')} --runs ${options.runs}\`, ${date}. Wall and CPU times are medians of ${options.runs} runs`,
-    'of the whole process; peak RSS is the largest of those runs. What is measured: bench/README.md.',
-    '',
-    ...machine(),
-    `- Load average (1, 5, 15 min) at start: ${load[0]}; at end: ${load[1]}. Other work on the machine inflates wall times; the`,
-    '  synth and floor runs are interleaved, so their ratio suffers least.',
-    '',
-    '| tenants | objects | MB written | synth | floor | synth / floor | growth synth | growth floor | synth --jobs 1 (/ floor) | re-synth | CPU synth / floor | peak RSS synth / floor |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
-  rows.forEach((row, i) => {
-    const prev = rows[i - 1];
-    const growth = (now: number, before?: number) => (before ? `${(now / before).toFixed(2)}× (N ×${(row.tenants / prev!.tenants).toFixed(0)})` : '–');
-    const rss = Math.max(row.synth.rssMb, row.resynth.rssMb);
-    lines.push(
-      `| ${row.tenants} | ${row.objects} | ${(row.bytes / 1e6).toFixed(1)} | ${s(row.synth.wall)} | ${s(row.floor.wall)} | **${ratio(row.synth.wall, row.floor.wall)}** | ` +
-        `${growth(row.synth.wall, prev?.synth.wall)} | ${growth(row.floor.wall, prev?.floor.wall)} | ${s(row.single.wall)} (${ratio(row.single.wall, row.floor.wall)}) | ` +
-        `${s(row.resynth.wall)} | ${s(row.synth.cpu)} / ${s(row.floor.cpu)} | ${mb(rss)} / ${mb(row.floor.rssMb)} |`,
-    );
-  });
-  lines.push(
-    '',
-    '- synth: `node build/synth.js --config <generated> --out <empty>` (default `--jobs`: one worker thread per core from 250 tenants on).',
-    '- floor: the same objects and bytes, written one file per object with the `yaml` package alone (bench/floor.ts).',
-    '- re-synth: synth again over its own output (the everyday case: dist/ is committed and unchanged).',
-    '',
-    `Example configuration (2 tenants, \`node build/synth.js\` over a copy of the committed dist/): **${s(example.wall)}** wall, peak RSS ${mb(example.rssMb)}.`,
-    '',
-    'Every run, wall seconds (synth / synth --jobs 1 / re-synth / floor):',
-    '',
-    ...rows.map((r) => `- ${r.tenants}: ${[r.synth, r.single, r.resynth, r.floor].map((x) => x.walls.map((w) => w.toFixed(2)).join(' ')).join(' / ')}`),
-    '',
-    rows.every((r) => r.bytes === r.floorBytes) ? 'The floor wrote exactly the bytes the synth wrote at every N.' : `Floor bytes: ${rows.map((r) => `${r.tenants}: ${r.floorBytes}`).join(', ')} (synth bytes in the table).`,
-    '',
-    '![time vs N](results.svg)',
-    '',
-  );
-  return lines.join('\n');
-}
-
-/** A small line chart, time vs N, synth and floor; plain SVG text. */
-function svg(rows: Row[]): string {
-  const width = 640;
-  const height = 400;
-  const m = { left: 60, right: 150, top: 30, bottom: 50 };
-  const maxN = Math.max(...rows.map((r) => r.tenants));
-  const maxT = Math.max(...rows.flatMap((r) => [r.synth.wall, r.single.wall, r.floor.wall, r.resynth.wall])) * 1.1;
-  const x = (n: number) => m.left + (n / maxN) * (width - m.left - m.right);
-  const y = (t: number) => height - m.bottom - (t / maxT) * (height - m.top - m.bottom);
-  const series = [
-    { label: 'synth', color: '#d62728', pick: (r: Row) => r.synth.wall },
-    { label: 'synth --jobs 1', color: '#9467bd', pick: (r: Row) => r.single.wall },
-    { label: 're-synth', color: '#ff7f0e', pick: (r: Row) => r.resynth.wall },
-    { label: 'floor (yaml only)', color: '#1f77b4', pick: (r: Row) => r.floor.wall },
-  ];
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2 - 60}" y="18" font-size="14">Wall time vs tenants</text>`,
-    `<line x1="${m.left}" y1="${y(0)}" x2="${x(maxN)}" y2="${y(0)}" stroke="black"/>`,
-    `<line x1="${m.left}" y1="${y(0)}" x2="${m.left}" y2="${m.top}" stroke="black"/>`,
-    `<text x="${(m.left + x(maxN)) / 2 - 20}" y="${height - 12}">tenants</text>`,
-    `<text x="14" y="${(m.top + y(0)) / 2}" transform="rotate(-90 14 ${(m.top + y(0)) / 2})">seconds</text>`,
-  ];
-  for (const r of rows) {
-    out.push(`<line x1="${x(r.tenants)}" y1="${y(0)}" x2="${x(r.tenants)}" y2="${y(0) + 5}" stroke="black"/>`);
-    out.push(`<text x="${x(r.tenants)}" y="${y(0) + 18}" text-anchor="middle">${r.tenants}</text>`);
-  }
-  const step = maxT > 20 ? 5 : maxT > 8 ? 2 : maxT > 3 ? 1 : 0.5;
-  for (let t = 0; t <= maxT; t += step) {
-    out.push(`<line x1="${m.left - 5}" y1="${y(t)}" x2="${x(maxN)}" y2="${y(t)}" stroke="#ddd"/>`);
-    out.push(`<text x="${m.left - 8}" y="${y(t) + 4}" text-anchor="end">${t}</text>`);
-  }
-  series.forEach((serie, i) => {
-    const points = rows.map((r) => `${x(r.tenants).toFixed(1)},${y(serie.pick(r)).toFixed(1)}`).join(' ');
-    out.push(`<polyline points="${points}" fill="none" stroke="${serie.color}" stroke-width="2"/>`);
-    for (const r of rows) out.push(`<circle cx="${x(r.tenants).toFixed(1)}" cy="${y(serie.pick(r)).toFixed(1)}" r="3" fill="${serie.color}"/>`);
-    const ly = m.top + 10 + i * 20;
-    out.push(`<line x1="${width - m.right + 15}" y1="${ly}" x2="${width - m.right + 35}" y2="${ly}" stroke="${serie.color}" stroke-width="2"/>`);
-    out.push(`<text x="${width - m.right + 40}" y="${ly + 4}">${serie.label}</text>`);
-  });
-  out.push('</svg>', '');
-  return out.join('\n');
 }
 
 function main(): void {
   const options = parseArgs(process.argv.slice(2));
-  for (const file of [SYNTH, FLOOR]) if (!fs.existsSync(file)) throw new Error(`${file} is missing: run node scripts/build.mjs && node bench/build.mjs`);
+  // Builds the synth bundle if a source changed (not timed: the first command after an edit is not the case measured).
+  runNode([LAUNCHER, 'synth', '--help'], ROOT, os.tmpdir());
+  for (const file of [SYNTH, FLOOR]) if (!fs.existsSync(file)) throw new Error(`${file} is missing: run node scripts/build.mjs`);
+  const started = Date.now();
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(', ');
   const load = [loadAverage()];
+  console.log(`bench: sizes ${options.sizes.join(', ')}; load average ${load[0]}`);
 
-  const example = benchExample(options);
-  console.log(`example (2 tenants): ${s(example.wall)}, ${mb(example.rssMb)}`);
-  const rows: Row[] = [];
-  for (const tenants of options.sizes) {
-    const row = benchSize(tenants, options);
-    rows.push(row);
-    console.log(`${tenants} tenants: synth ${s(row.synth.wall)} (${mb(row.synth.rssMb)}), --jobs 1 ${s(row.single.wall)}, re-synth ${s(row.resynth.wall)}, ` +
-      `floor ${s(row.floor.wall)} (${mb(row.floor.rssMb)}), ratio ${(row.synth.wall / row.floor.wall).toFixed(2)}×, load ${loadAverage()}`);
+  let example: Example | undefined;
+  if (options.exampleRuns > 0) {
+    example = benchExample(options);
+    console.log(`example (2 tenants): node scripts/run.mjs synth ${example.direct.wall.toFixed(2)} s, npm run synth ${example.npm.wall.toFixed(2)} s, npx cdk8s synth ${example.cdk8s.wall.toFixed(2)} s; load ${loadAverage()}`);
   }
-
+  const rows: Row[] = [];
+  let underLoad: LoadRow | undefined;
+  for (const tenants of options.sizes) {
+    const result = benchSize(tenants, options);
+    const row = result.row;
+    rows.push(row);
+    underLoad ??= result.underLoad;
+    const f = (x?: Summary) => (x ? `${x.wall.toFixed(2)} s` : '–');
+    console.log(
+      `${tenants} tenants: synth ${f(row.synth)} (${row.synth.rssMb.toFixed(0)} MB), --jobs 1 ${f(row.single)}, re-synth ${f(row.resynth)} (${row.resynth.rssMb.toFixed(0)} MB), ` +
+        `floor ${f(row.floor)}${row.floor ? `, ratio ${(row.synth.wall / row.floor.wall).toFixed(2)}×` : ''}; identical ${JSON.stringify(row.identical)}; load ${loadAverage()}`,
+    );
+    if (result.underLoad) {
+      const u = result.underLoad;
+      console.log(`${tenants} tenants under load (${u.burners} burners): synth ${f(u.synth)}, --jobs 1 ${f(u.single)}, floor ${f(u.floor)}; load ${loadAverage()}`);
+    }
+  }
   load.push(loadAverage());
-  fs.mkdirSync(options.results, { recursive: true });
-  const md = markdown(rows, example, options, date, load);
-  fs.writeFileSync(path.join(options.results, 'results.md'), md);
-  fs.writeFileSync(path.join(options.results, 'results.svg'), svg(rows));
-  fs.writeFileSync(path.join(options.results, 'results.json'), `${JSON.stringify({ date, options, machine: machine(), load, example, rows }, null, 2)}\n`);
+  const minutes = (Date.now() - started) / 60000;
+
+  const dir = path.resolve(ROOT, options.results);
+  fs.mkdirSync(dir, { recursive: true });
+  const checks = targets(rows, underLoad, example);
+  const md = markdown({ rows, underLoad, example, options, date, load, minutes, machine: machine(), checks });
+  fs.writeFileSync(path.join(dir, 'results.md'), md);
+  fs.writeFileSync(path.join(dir, 'results.svg'), svg(rows, underLoad, date, load));
+  fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify({ date, minutes, options, machine: machine(), load, example, rows, underLoad, targets: checks }, null, 2)}\n`);
   console.log(`\n${md}`);
-  console.log(`written to ${path.relative(process.cwd(), options.results) || '.'}/results.{md,svg,json}`);
+  console.log(`written to ${options.results}/results.{md,svg,json}`);
 }
 
 main();
