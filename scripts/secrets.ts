@@ -9,7 +9,7 @@
  * tenant whose values would share a variable; 2 bad usage (unknown option, tenant or cluster).
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Io, parseCommandLine } from '../lib/cli/io';
 import { loadClusters } from '../lib/config/load';
 import { ConfigError } from '../lib/config/errors';
 import { tenantLayout } from '../lib/model/layout';
@@ -31,22 +31,20 @@ Options take their value as --name VALUE or --name=VALUE.`;
 
 // The same Io as every command of the project (lib/cli/io.ts).
 export type { Io } from '../lib/cli/io';
-import type { Io } from '../lib/cli/io';
 
 /** Runs the command; returns the exit code. */
 export function main(argv: readonly string[], io: Io): number {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
+    parsed = parseCommandLine(
+      argv,
+      {
         config: { type: 'string', default: 'config' },
         cluster: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
-    });
+      Infinity,
+    );
   } catch (error) {
     io.err(`secrets: ${(error as Error).message}\n\n${USAGE}`);
     return 2;

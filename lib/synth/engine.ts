@@ -14,7 +14,7 @@ import { SharedNamespaceChart, SHARED_DIR } from '../constructs/shared-namespace
 import { clusterDeliveryFiles } from '../gitops/gitops-chart';
 import { SecretMaterialError, secretMaterialIn } from '../guards/secret-material';
 import { ClusterSummary, renderSummary } from '../render/summary';
-import { ManifestObject, objectFileName, OutputFile, toYaml } from './output';
+import { DuplicatePathError, ManifestObject, objectFileName, OutputFile, toYaml } from './output';
 import { OutputSink, StagedWriter, StagedWriterOptions, WriteOptions, WriteResult } from './staged-writer';
 import { SynthCache, TenantFacts } from './synth-cache';
 import { deliveredFacts, synthesizeTenantOutput, TenantOutput } from './tenant-output';
@@ -164,7 +164,7 @@ export class MemorySink implements OutputSink {
 
   public add(files: readonly OutputFile[]): void {
     for (const file of files) {
-      if (this.seen.has(file.path)) throw new Error(`two objects would be written to ${file.path}; object names must be unique per kind`);
+      if (this.seen.has(file.path)) throw new DuplicatePathError(file.path);
       this.seen.add(file.path);
       this.all.push(file);
     }

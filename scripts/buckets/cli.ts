@@ -8,7 +8,7 @@
  * failed or was refused, or the configuration is invalid; 2 bad usage or no credentials.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Io, parseCommandLine } from '../../lib/cli/io';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadClusters } from '../../lib/config/load';
 import type { ClusterConfig } from '../../lib/model/resolve';
@@ -66,11 +66,10 @@ web identity (IRSA) or instance/container metadata. Never from config/ or the co
 export function parseCli(argv: readonly string[]): CliOptions {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
+    // The command's own checks below name a second positional more precisely than the shared parser.
+    parsed = parseCommandLine(
+      argv,
+      {
         tenant: { type: 'string' },
         cluster: { type: 'string' },
         config: { type: 'string', default: 'config' },
@@ -82,7 +81,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
         'dry-run': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
-    });
+      Infinity,
+    );
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -122,7 +122,6 @@ export function parseCli(argv: readonly string[]): CliOptions {
 /** What the CLI writes where; tests pass their own. */
 // The same Io as every command of the project (lib/cli/io.ts).
 export type { Io } from '../../lib/cli/io';
-import type { Io } from '../../lib/cli/io';
 
 /** Test hooks; production passes none. */
 export interface Hooks {
