@@ -8,7 +8,6 @@
  * Exit codes: 0 printed; 1 invalid configuration (the loader's `file:line:col` messages) or a
  * tenant whose values would share a variable; 2 bad usage (unknown option, tenant or cluster).
  */
-import * as path from 'node:path';
 import { Io, parseCommandLine } from '../lib/cli/io';
 import { loadClusters } from '../lib/config/load';
 import { ConfigError } from '../lib/config/errors';
@@ -108,8 +107,7 @@ export function main(argv: readonly string[], io: Io): number {
   return 0;
 }
 
-// Started directly (node build/secrets.js), or through scripts/run.mjs, which loads the bundle with
-// require() after pointing process.argv[1] at it (so require.main is not this module there).
-if (require.main === module || (process.argv[1] !== undefined && path.resolve(process.argv[1]) === __filename)) {
+// Started directly (node build/secrets.js) or through scripts/run.mjs, which runs the bundle as the main module.
+if (require.main === module) {
   process.exitCode = main(process.argv.slice(2), { out: (text) => console.log(text), err: (text) => console.error(text) });
 }

@@ -18,9 +18,7 @@ import { PolicyInputError, runnerPolicy } from './iam';
 import { hasUrlCredentials, redactUrls } from './redact';
 import { jsonReport, progressLines, summaryTable } from './report';
 import { BucketError } from './s3';
-import { DEFAULT_CONCURRENCY, runBuckets, RunResult, TenantResult } from './run';
-import { desiredBucket } from './desired';
-import { canonicalJson } from './plan';
+import { DEFAULT_CONCURRENCY, runBuckets, RunResult } from './run';
 
 /** Options as given on the command line. */
 export interface CliOptions {
@@ -195,7 +193,6 @@ export async function main(argv: readonly string[], rawIo: Io, hooks: Hooks = {}
       throw error;
     }
   }
-  const conflicts = bucketConflicts(selected, options.endpoint);
   const runs: RunResult[] = [];
   try {
     for (const cluster of selected) {
@@ -207,7 +204,7 @@ export async function main(argv: readonly string[], rawIo: Io, hooks: Hooks = {}
         await runBuckets({
           command: options.command,
           platform: cluster.platform,
-          tenants: cluster.tenants.filter((t) => !conflicts.has(`${cluster.cluster ?? ''}/${t.name}`)),
+          tenants: cluster.tenants,
           ...(cluster.cluster !== undefined ? { cluster: cluster.cluster } : {}),
           ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
           pathStyle: options.pathStyle,
@@ -217,23 +214,6 @@ export async function main(argv: readonly string[], rawIo: Io, hooks: Hooks = {}
           onResult: (result) => io.err(progressLines(result).join('\n')),
         }),
       );
-      for (const tenant of cluster.tenants) {
-        const message = conflicts.get(`${cluster.cluster ?? ''}/${tenant.name}`);
-        if (message === undefined) continue;
-        const result: TenantResult = {
-          ...(cluster.cluster !== undefined ? { cluster: cluster.cluster } : {}),
-          tenant: tenant.name,
-          bucket: tenant.cache.s3.bucket,
-          outcome: 'failed',
-          changes: [],
-          unsupported: [],
-          kept: [],
-          error: { kind: 'conflict', message },
-          durationMs: 0,
-        };
-        io.err(progressLines(result).join('\n'));
-        runs.push({ command: options.command, results: [result], failed: true });
-      }
     }
   } catch (error) {
     // No credentials, an unreachable endpoint: the environment refuses, nothing was changed (exit 1).
@@ -251,44 +231,8 @@ export async function main(argv: readonly string[], rawIo: Io, hooks: Hooks = {}
   return options.command === 'plan' && run.results.some((r) => r.outcome !== 'no-changes') ? 1 : 0;
 }
 
-/**
- * Tenants of different clusters that name the same bucket (on the same endpoint; on AWS bucket
- * names are global) but want it configured differently would rewrite each other's settings on
- * every run: each of them fails, before any request. The same bucket with the same spec (one
- * tenant's cache shared by two clusters) is converged once and found as configured the second time.
- *
- * @returns message per `<cluster>/<tenant>`.
- */
-export function bucketConflicts(clusters: readonly ClusterConfig[], endpointOverride: string | undefined): Map<string, string> {
-  const claims = new Map<string, { who: string; spec: string }[]>();
-  for (const cluster of clusters) {
-    const endpoint = endpointOverride ?? cluster.platform.s3.endpoint ?? 'aws';
-    for (const tenant of cluster.tenants) {
-      const key = `${endpoint} ${tenant.cache.s3.bucket}`;
-      const list = claims.get(key) ?? [];
-      list.push({ who: `${cluster.cluster ?? ''}/${tenant.name}`, spec: canonicalJson(desiredBucket(tenant, cluster.platform)) });
-      claims.set(key, list);
-    }
-  }
-  const conflicts = new Map<string, string>();
-  for (const [key, list] of claims) {
-    if (new Set(list.map((c) => c.spec)).size <= 1) continue;
-    const bucket = key.slice(key.indexOf(' ') + 1);
-    for (const claim of list) {
-      const others = list.filter((c) => c !== claim).map((c) => c.who.replace(/^\//, ''));
-      conflicts.set(
-        claim.who,
-        `bucket ${bucket} is also the cache.s3.bucket of ${others.join(', ')}, configured differently (tenant, region, encryption or expiry); ` +
-          'each run would undo the other\'s settings, so neither is touched: give each tenant its own bucket',
-      );
-    }
-  }
-  return conflicts;
-}
-
-// Started directly (node build/buckets.js), or through scripts/run.mjs, which loads the bundle with
-// require() after pointing process.argv[1] at it (so require.main is not this module there).
-if (require.main === module || (process.argv[1] !== undefined && path.resolve(process.argv[1]) === __filename)) {
+// Started directly (node build/buckets.js) or through scripts/run.mjs, which runs the bundle as the main module.
+if (require.main === module) {
   // The SDK warns on every run that its releases from 2027 on need Node 22; package-lock pins the
   // SDK, so the warning tells an operator nothing they can act on here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

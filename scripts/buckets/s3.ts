@@ -68,7 +68,6 @@ export function createClient(settings: ClientSettings): S3Client {
 export type FailureKind =
   | 'foreign-bucket'
   | 'not-managed'
-  | 'conflict'
   | 'wrong-region'
   | 'access-denied'
   | 'credentials'
