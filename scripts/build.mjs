@@ -19,6 +19,7 @@ export const COMMANDS = {
   schema: [['scripts/schema.ts', 'build/schema.js']],
   docs: [['scripts/docs.ts', 'build/docs.js']],
   buckets: [['scripts/buckets/cli.ts', 'build/buckets.js']],
+  runners: [['scripts/runners.ts', 'build/runners.js']],
   bench: [['bench/run.ts', 'build/bench/run.js'], ['bench/floor.ts', 'build/bench/floor.js']],
 };
 

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BUNDLES = { synth: 'build/synth.js', secrets: 'build/secrets.js', schema: 'build/schema.js', docs: 'build/docs.js', buckets: 'build/buckets.js', bench: 'build/bench/run.js' };
+const BUNDLES = { synth: 'build/synth.js', secrets: 'build/secrets.js', schema: 'build/schema.js', docs: 'build/docs.js', buckets: 'build/buckets.js', runners: 'build/runners.js', bench: 'build/bench/run.js' };
 
 const [command, ...args] = process.argv.slice(2);
 if (!BUNDLES[command]) {

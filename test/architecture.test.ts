@@ -16,6 +16,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   gitops: ['config', 'model'],
   render: ['config', 'gitops', 'model'],
   'runner-config': [],
+  // npm run runners: GitLab and Kubernetes calls; reads the loaded configuration, writes no dist/.
+  runners: ['cli', 'config', 'model'],
   guards: ['config/errors'],
   config: ['guards', 'model'],
   // The resolved model derives from validated configuration: it reads only the schema's types.

@@ -14,13 +14,14 @@ const launched = Object.entries(scripts).flatMap(([name, line]) => {
 });
 
 test('the commands go through the launcher, and npm ci builds every bundle once', () => {
-  expect(launched.map(([name]) => name).sort()).toEqual(['bench', 'buckets', 'diff', 'docs', 'schema', 'secrets', 'synth']);
+  expect(launched.map(([name]) => name).sort()).toEqual(['bench', 'buckets', 'diff', 'docs', 'runners', 'schema', 'secrets', 'synth']);
   expect(scripts.prepare).toBe('node scripts/build.mjs');
 });
 
 test.each([
   ['synth', /^usage: synth /],
   ['buckets', /^usage: npm run buckets /],
+  ['runners', /^usage: npm run runners /],
   ['schema', /^usage: npm run schema /],
   ['docs', /^usage: npm run docs/],
 ])('%s --help runs its bundle and prints its usage', (command, usage) => {

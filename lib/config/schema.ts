@@ -8,6 +8,7 @@
  * on Kubernetes 1.28; docs/configuration.md, generated from these descriptions by `npm run docs`, lists them.
  */
 import { z } from 'zod';
+import { RegistrationSchema } from './schema-registration';
 
 // ---------------------------------------------------------------------------------------------
 // Primitive rules. Messages say the rule, so an error line is enough to fix the input.
@@ -243,6 +244,7 @@ export const RunnerSchema = z
       })
       .prefault({})
       .describe('Job pod container resources: build, helper and each service container'),
+    registration: RegistrationSchema.optional().describe('Where npm run runners creates this runner in GitLab (group, project or instance) and with which tags; read by that command only, never synthesized (docs/runner-registration.md)'),
   });
 
 const taint = z.strictObject({
