@@ -11,15 +11,14 @@ import { z } from 'zod';
 /** A group's or project's full path as GitLab shows it (`platform/team-a`, `platform/team-a/app`). */
 const FULL_PATH = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
 
-/** A group or project: its full path (reviewable; resolved to an ID by the command) or its numeric ID. */
-const namespaceRef = (kind: 'group' | 'project') =>
-  z.union([
-    z
-      .string()
-      .max(1024, { message: 'must be at most 1024 characters' })
-      .regex(FULL_PATH, { message: `must be the ${kind}'s full path (letters, digits, _ . - separated by /) or its numeric ID` }),
-    z.number().int().min(1),
-  ]);
+/** A group's or project's full path: reviewable, resolved to an ID by the command on each run. */
+const fullPath = (kind: 'group' | 'project') =>
+  z
+    .string()
+    .max(1024, { message: 'must be at most 1024 characters' })
+    .regex(FULL_PATH, { message: `must be the ${kind}'s full path: letters, digits, _ . - separated by /` });
+
+const numericId = z.number().int().min(1);
 
 // GitLab splits tag_list on commas; a narrow alphabet keeps tags printable in plans and reviews.
 const tag = z
@@ -52,12 +51,14 @@ export const RegistrationSchema = z
   .discriminatedUnion('scope', [
     z.strictObject({
       scope: z.literal('group').describe('A group runner (runner_type group_type): available to the group\'s projects'),
-      group: namespaceRef('group').describe('The group: full path such as platform/team-a (recommended) or numeric ID'),
+      group: fullPath('group').optional().describe('The group\'s full path, such as platform/team-a (recommended; give this or groupId)'),
+      groupId: numericId.optional().describe('The group\'s numeric ID (instead of group)'),
       ...settings,
     }),
     z.strictObject({
       scope: z.literal('project').describe('A project runner (runner_type project_type)'),
-      project: namespaceRef('project').describe('The project: full path such as platform/team-a/app (recommended) or numeric ID'),
+      project: fullPath('project').optional().describe('The project\'s full path, such as platform/team-a/app (recommended; give this or projectId)'),
+      projectId: numericId.optional().describe('The project\'s numeric ID (instead of project)'),
       ...settings,
     }),
     z.strictObject({
@@ -66,6 +67,17 @@ export const RegistrationSchema = z
     }),
   ])
   .superRefine((registration, ctx) => {
+    if (registration.scope !== 'instance') {
+      const [byPath, byId] = registration.scope === 'group' ? (['group', 'groupId'] as const) : (['project', 'projectId'] as const);
+      const given = [byPath, byId].filter((key) => (registration as Record<string, unknown>)[key] !== undefined);
+      if (given.length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: given.length === 0 ? ['scope'] : [byId],
+          message: given.length === 0 ? `'${registration.scope}' needs ${byPath} (the full path) or ${byId}` : `give ${byPath} or ${byId}, not both`,
+        });
+      }
+    }
     // GitLab refuses it too ("Tags list can not be empty when runner is not allowed to pick untagged jobs").
     if (registration.runUntagged === false && registration.tags.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['runUntagged'], message: 'must not be false when tags is empty: the runner would never pick up a job' });

@@ -51,13 +51,16 @@ export async function planRunners(desired: readonly DesiredRunner[], gitlab: Git
     let scope: RunnerScope;
     let target: string;
     if (r.scope === 'group') {
-      const id = await once(ids, `g:${r.group}`, () => gitlab.groupId(r.group));
+      // The schema requires exactly one of group and groupId.
+      const ref = r.group ?? r.groupId!;
+      const id = await once(ids, `g:${ref}`, () => gitlab.groupId(ref));
       scope = { type: 'group_type', id };
-      target = refText('group', r.group, id);
+      target = refText('group', ref, id);
     } else if (r.scope === 'project') {
-      const id = await once(ids, `p:${r.project}`, () => gitlab.projectId(r.project));
+      const ref = r.project ?? r.projectId!;
+      const id = await once(ids, `p:${ref}`, () => gitlab.projectId(ref));
       scope = { type: 'project_type', id };
-      target = refText('project', r.project, id);
+      target = refText('project', ref, id);
     } else {
       scope = { type: 'instance_type' };
       target = 'instance';
