@@ -3,6 +3,7 @@
  * node:http on 127.0.0.1): the real GitLab client (@gitbeaker/rest), the real kubeconfig reader and
  * Secret client. Every run asserts that no runner token reaches stdout or stderr.
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -283,4 +284,36 @@ test('usage errors exit 2 with the usage; --help exits 0', async () => {
   expect(await main(['--gitlab-url', 'https://user:pw@gitlab.example.com'], io, {})).toBe(2);
   expect(await main(['--help'], io, {})).toBe(0);
   expect(out.join('\n')).toMatch(/^usage: npm run runners -- \[plan\|apply\]/);
+});
+
+test('several clusters: one run handles one, chosen with --cluster', async () => {
+  await withGitLab();
+  const err: string[] = [];
+  const io = { out: () => undefined, err: (t: string) => err.push(t) };
+  const clusters = path.join(ROOT, 'test', 'fixtures', 'valid', 'clusters');
+  expect(await main(['plan', '--config', clusters], io, { GITLAB_TOKEN })).toBe(2);
+  expect(err.join('\n')).toContain('has several clusters (prod, staging); choose one with --cluster NAME and the matching --context');
+  expect(await main(['plan', '--config', clusters, '--cluster', 'prod'], io, { GITLAB_TOKEN })).toBe(0);
+  expect(gitlab.requests).toEqual([]);
+});
+
+test('the bundled command, as a process: stdout and stderr hold no token, exit codes as documented', async () => {
+  await withGitLab();
+  const args = [path.join(ROOT, 'scripts', 'run.mjs'), 'runners', 'apply', '--tenant', 'reg-acme', '--config', path.join(work, 'config'), '--gitlab-url', gitlab.url, '--kubeconfig', kube.kubeconfig(work)];
+  // Asynchronous: the fake servers answer from this process's event loop.
+  const spawnRun = (env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }, (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }));
+    });
+  const applied = await spawnRun({ GITLAB_TOKEN, TENANT_RUNNERS_DEBUG: '1' });
+  expect(applied.code).toBe(0);
+  expect(applied.stdout).toContain('+ reg-acme/builds: created runner #1000');
+  expect(gitlab.issued).toHaveLength(2);
+  for (const token of [...gitlab.issued, GITLAB_TOKEN]) expect(applied.stdout + applied.stderr).not.toContain(token);
+  expect(kube.value('reg-acme', 'gitlab-runner-tokens', 'builds')).toBe(gitlab.issued[0]);
+  const denied = await spawnRun({ GITLAB_TOKEN: 'glpat-not-the-right-one', TENANT_RUNNERS_DEBUG: '1' });
+  expect(denied.code).toBe(2);
+  expect(denied.stderr).toContain('401 Unauthorized');
+  expect(denied.stdout + denied.stderr).not.toContain('glpat-not-the-right-one');
 });
