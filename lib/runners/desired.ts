@@ -27,6 +27,8 @@ export interface DesiredRunner {
   readonly description: string;
   readonly registration: Registration;
   readonly token: TokenLocation;
+  /** The runner manager workload, which reads its tokens once, at start. */
+  readonly manager: { readonly namespace: string; readonly kind: 'Deployment' | 'DaemonSet'; readonly name: string };
 }
 
 /** `[<cluster>/]<tenant>/<runner>`, for messages. */
@@ -53,6 +55,7 @@ export function desiredRunners(cluster: string | undefined, tenant: TenantConfig
       description: runnerDescription(cluster, tenant.name, runner.name),
       registration: runner.registration,
       token: { namespace: layout.managerNamespace, name: tenant.tokenSecretName, key, ...(remoteRef ? { remoteRef } : {}) },
+      manager: { namespace: layout.managerNamespace, kind: layout.workloadKind, name: layout.names.workload },
     }];
   });
 }

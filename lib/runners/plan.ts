@@ -150,6 +150,7 @@ export interface ApplyResult {
  */
 export async function applyPlan(planned: readonly PlannedRunner[], gitlab: GitLabApi, store: TokenStore, options: { resetToken: boolean; onToken?: (token: string) => void }): Promise<ApplyResult> {
   const lines: string[] = [];
+  const restarts = new Set<string>();
   let failed = false;
   for (const { desired: d, target, scope, action } of planned) {
     const name = runnerLabel(d);
@@ -192,6 +193,12 @@ export async function applyPlan(planned: readonly PlannedRunner[], gitlab: GitLa
       return { lines, failed: true };
     }
     lines.push(`${action.kind === 'create' ? '+' : '~'} ${name}: ${done}, token stored in ${store.where(d)}${issued.expiresAt ? ` (expires ${issued.expiresAt})` : ''}`);
+    // A running manager keeps the token it read at start; a new runner's manager waits for its key and starts by itself.
+    if (action.kind === 'token-missing') restarts.add(`kubectl -n ${d.manager.namespace} rollout restart ${d.manager.kind.toLowerCase()}/${d.manager.name}`);
+  }
+  if (restarts.size > 0) {
+    lines.push('The manager reads its tokens once, at start: once the new token is in the Secret (with an ExternalSecret, after its refresh), restart it:');
+    for (const command of restarts) lines.push(`  ${command}`);
   }
   return { lines, failed };
 }

@@ -176,6 +176,7 @@ test('a runner that exists without a stored token is reported; apply refuses, --
   expect(posts().map((r) => r.path)).toEqual(['/api/v4/user/runners', '/api/v4/runners/55/reset_authentication_token']);
   expect(reset.out).toContain('~ reg-acme/builds: reset the token of runner #55, token stored in Secret reg-acme/gitlab-runner-tokens key builds (expires 2027-03-01T00:00:00.000Z)');
   expect(kube.value('reg-acme', 'gitlab-runner-tokens', 'builds')).toBe(gitlab.issued[1]);
+  expect(reset.out).toContain('restart it:\n  kubectl -n reg-acme rollout restart deployment/gitlab-runner');
 });
 
 test("a runner with the description in an ancestor group is a conflict, not this group's runner", async () => {

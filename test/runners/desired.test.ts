@@ -58,6 +58,7 @@ test('sharedNamespace variant: tokens go to the prefixed Secret in the shared na
     'gitlab-runners/reg-acme-gitlab-runner-tokens:deploy-token',
     'gitlab-runners/reg-vault-gitlab-runner-tokens:shared',
   ]);
+  expect(runners[0]!.manager).toEqual({ namespace: 'gitlab-runners', kind: 'Deployment', name: 'reg-acme-gitlab-runner' });
 });
 
 test('the create body sends only what is configured, with runUntagged defaulting to "no tags"', () => {
