@@ -148,12 +148,13 @@ export interface SecretInfo {
 export interface SecretsApi {
   /** undefined when the Secret does not exist. */
   read(namespace: string, name: string): Promise<SecretInfo | undefined>;
-  /** Creates the Secret with these labels and one key. */
-  create(namespace: string, name: string, labels: Record<string, string>, key: string, value: string): Promise<void>;
-  /** Sets one key (a JSON merge patch of `data`): other keys stay as they are. */
-  setKey(namespace: string, name: string, key: string, value: string): Promise<void>;
-  /** Whether this identity may `verb` the Secret (SelfSubjectAccessReview): asked before GitLab issues a token. */
-  may(verb: 'create' | 'patch', namespace: string, name: string): Promise<boolean>;
+  /**
+   * Creates the Secret with these labels and one key. With `dryRun`, the API server checks the
+   * request (namespace, RBAC, admission) and stores nothing.
+   */
+  create(namespace: string, name: string, labels: Record<string, string>, key: string, value: string, dryRun?: boolean): Promise<void>;
+  /** Sets one key (a JSON merge patch of `data`): other keys stay as they are. `dryRun` as for create. */
+  setKey(namespace: string, name: string, key: string, value: string, dryRun?: boolean): Promise<void>;
 }
 
 interface Reply {
@@ -219,29 +220,17 @@ export function secretsApi(connection: KubeConnection): SecretsApi {
       const secret = JSON.parse(reply.body) as { data?: Record<string, string>; metadata?: { labels?: Record<string, string> } };
       return { keys: Object.keys(secret.data ?? {}).sort(), labels: secret.metadata?.labels ?? {} };
     },
-    async create(namespace, name, labels, key, value) {
-      const reply = await request('POST', secretPath(namespace), {
+    async create(namespace, name, labels, key, value, dryRun = false) {
+      // https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run
+      const reply = await request('POST', `${secretPath(namespace)}${dryRun ? '?dryRun=All' : ''}`, {
         type: 'application/json',
         data: { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels }, type: 'Opaque', data: { [key]: b64(value) } },
       });
-      if (reply.status !== 201 && reply.status !== 200) throw refused(`create Secret ${namespace}/${name}`, reply);
+      if (reply.status !== 201 && reply.status !== 200) throw refused(`${dryRun ? 'check (dry run) creating' : 'create'} Secret ${namespace}/${name}`, reply);
     },
-    async may(verb, namespace, name) {
-      // https://kubernetes.io/docs/reference/access-authn-authz/authorization/#checking-api-access
-      const reply = await request('POST', 'apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
-        type: 'application/json',
-        data: {
-          apiVersion: 'authorization.k8s.io/v1',
-          kind: 'SelfSubjectAccessReview',
-          spec: { resourceAttributes: { namespace, verb, resource: 'secrets', ...(verb === 'patch' ? { name } : {}) } },
-        },
-      });
-      if (reply.status !== 201 && reply.status !== 200) throw refused(`check whether this identity may ${verb} Secret ${namespace}/${name}`, reply);
-      return (JSON.parse(reply.body) as { status?: { allowed?: boolean } }).status?.allowed === true;
-    },
-    async setKey(namespace, name, key, value) {
-      const reply = await request('PATCH', secretPath(namespace, name), { type: 'application/merge-patch+json', data: { data: { [key]: b64(value) } } });
-      if (reply.status !== 200) throw refused(`set key ${key} of Secret ${namespace}/${name}`, reply);
+    async setKey(namespace, name, key, value, dryRun = false) {
+      const reply = await request('PATCH', `${secretPath(namespace, name)}${dryRun ? '?dryRun=All' : ''}`, { type: 'application/merge-patch+json', data: { data: { [key]: b64(value) } } });
+      if (reply.status !== 200) throw refused(`${dryRun ? 'check (dry run) setting' : 'set'} key ${key} of Secret ${namespace}/${name}`, reply);
     },
   };
 }

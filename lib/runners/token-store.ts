@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { APP_NAME, MANAGED_BY_LABEL, TENANT_LABEL } from '../model/labels';
 import type { DesiredRunner } from './desired';
-import type { SecretsApi } from './kube';
+import { KubeError, SecretsApi } from './kube';
 
 export class TokenStoreError extends Error {
   constructor(message: string) {
@@ -77,10 +77,20 @@ export function tokenStore(secrets: SecretsApi, tokenCommand: string | undefined
     },
     async cannotStore(runner) {
       if (runner.token.remoteRef) return undefined;
-      const { namespace, name } = runner.token;
-      const verb = (await keysOf(runner)) === undefined ? 'create' : 'patch';
-      if (await secrets.may(verb, namespace, name)) return undefined;
-      return `the Kubernetes identity may not ${verb} Secret ${namespace}/${name} (RBAC), so the token could not be stored; nothing done`;
+      const { namespace, name, key } = runner.token;
+      // The same write as store() would make, as a dry run with a placeholder: the namespace must
+      // exist, RBAC and admission must allow it. Asked before GitLab issues a token that could not be kept.
+      try {
+        if ((await keysOf(runner)) === undefined) {
+          await secrets.create(namespace, name, { [MANAGED_BY_LABEL]: APP_NAME, [TENANT_LABEL]: runner.tenant }, key, 'dry-run', true);
+        } else {
+          await secrets.setKey(namespace, name, key, 'dry-run', true);
+        }
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof KubeError)) throw error;
+        return `${error.message}; the token could not be stored, so nothing was done`;
+      }
     },
     async store(runner, token) {
       const { namespace, name, key, remoteRef } = runner.token;

@@ -52,8 +52,8 @@ async function run(args: string[], env: NodeJS.ProcessEnv = { GITLAB_TOKEN }) {
 }
 
 const posts = () => gitlab.requests.filter((r) => r.method === 'POST');
-/** Writes to Secrets (access reviews are POSTs too, but write nothing). */
-const secretWrites = () => kube.requests.filter((r) => r.method !== 'GET' && r.path.includes('/secrets'));
+/** Writes to Secrets (dry runs, which store nothing, left out). */
+const secretWrites = () => kube.requests.filter((r) => r.method !== 'GET' && !r.dryRun);
 const ACME = ['--tenant', 'reg-acme'];
 const BUILDS_BODY = {
   runner_type: 'group_type',
@@ -231,15 +231,30 @@ test('the Kubernetes API refusing to read the Secret: exit 1 with its Status mes
   expect(gitlab.requests).toEqual([]);
 });
 
-test('no permission to write the Secret: checked before GitLab issues a token, so no runner is created', async () => {
+test('no permission to write the Secret: a dry run before GitLab issues a token, so no runner is created', async () => {
   await kube.close();
   kube = await startFakeKube({ token: KUBE_TOKEN, forbid: (verb) => verb === 'create' });
   await withGitLab();
   const { code, out } = await run(['apply', ...ACME]);
   expect(code).toBe(1);
-  expect(out).toContain('! reg-acme/builds: the Kubernetes identity may not create Secret reg-acme/gitlab-runner-tokens (RBAC), so the token could not be stored; nothing done');
+  expect(out).toContain('! reg-acme/builds: check (dry run) creating Secret reg-acme/gitlab-runner-tokens: Kubernetes API answered 403 (secrets is forbidden: User "system:serviceaccount:ops:registrar" cannot create resource "secrets"');
+  expect(out).toContain('the token could not be stored, so nothing was done');
   expect(posts()).toEqual([]);
   expect(secretWrites()).toEqual([]);
+  expect(kube.requests.filter((r) => r.dryRun).map((r) => `${r.method} ${r.path}`)).toEqual([
+    'POST /api/v1/namespaces/reg-acme/secrets',
+    'POST /api/v1/namespaces/reg-acme/secrets',
+  ]);
+});
+
+test("a tenant whose namespace does not exist yet (not merged): no runner is created", async () => {
+  await kube.close();
+  kube = await startFakeKube({ token: KUBE_TOKEN, namespaces: ['other'] });
+  await withGitLab();
+  const { code, out } = await run(['apply', ...ACME]);
+  expect(code).toBe(1);
+  expect(out).toContain('! reg-acme/builds: check (dry run) creating Secret reg-acme/gitlab-runner-tokens: Kubernetes API answered 404 (namespaces "reg-acme" not found)');
+  expect(posts()).toEqual([]);
 });
 
 describe('secrets.source externalSecret', () => {

@@ -17,7 +17,7 @@ export interface StoredSecret {
 
 export interface FakeKube {
   readonly url: string;
-  readonly requests: { method: string; path: string; contentType?: string; body?: unknown }[];
+  readonly requests: { method: string; path: string; dryRun: boolean; contentType?: string; body?: unknown }[];
   /** By `namespace/name`. */
   readonly secrets: Map<string, StoredSecret>;
   /** The decoded value of one key, or undefined. */
@@ -27,7 +27,12 @@ export interface FakeKube {
   close(): Promise<void>;
 }
 
-export async function startFakeKube(options: { token: string; forbid?: (method: string, namespace: string) => boolean }): Promise<FakeKube> {
+export async function startFakeKube(options: {
+  token: string;
+  forbid?: (verb: string, namespace: string) => boolean;
+  /** The namespaces that exist (default: any). */
+  namespaces?: string[];
+}): Promise<FakeKube> {
   const requests: FakeKube['requests'] = [];
   const secrets = new Map<string, StoredSecret>();
   const server = http.createServer((req, res) => {
@@ -37,7 +42,7 @@ export async function startFakeKube(options: { token: string; forbid?: (method: 
       const url = new URL(req.url ?? '/', 'http://fake');
       const raw = Buffer.concat(chunks).toString('utf8');
       const body = raw ? JSON.parse(raw) : undefined;
-      requests.push({ method: req.method ?? '', path: url.pathname, ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}), ...(body ? { body } : {}) });
+      requests.push({ method: req.method ?? '', path: url.pathname, dryRun: url.searchParams.get('dryRun') === 'All', ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}), ...(body ? { body } : {}) });
       const status = (code: number, reason: string, message: string) => {
         res.writeHead(code, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code }));
@@ -47,16 +52,15 @@ export async function startFakeKube(options: { token: string; forbid?: (method: 
         res.end(JSON.stringify(payload));
       };
       if (req.headers.authorization !== `Bearer ${options.token}`) return status(401, 'Unauthorized', 'Unauthorized');
-      if (req.method === 'POST' && url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
-        const attributes = (body as { spec: { resourceAttributes: { verb: string; namespace: string; resource: string } } }).spec.resourceAttributes;
-        const allowed = attributes.resource === 'secrets' && !options.forbid?.(attributes.verb, attributes.namespace);
-        return send(201, { ...body, status: { allowed, ...(allowed ? {} : { reason: 'no RBAC rule' }) } });
-      }
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets(?:\/([^/]+))?$/.exec(url.pathname);
       if (!m) return status(404, 'NotFound', 'the server could not find the requested resource');
       const namespace = decodeURIComponent(m[1]!);
       const name = m[2] !== undefined ? decodeURIComponent(m[2]) : undefined;
       const verb = req.method === 'GET' ? 'get' : req.method === 'POST' ? 'create' : req.method === 'PATCH' ? 'patch' : 'other';
+      const dryRun = url.searchParams.get('dryRun') === 'All';
+      if (options.namespaces && !options.namespaces.includes(namespace)) {
+        return status(404, 'NotFound', `namespaces "${namespace}" not found`);
+      }
       if (options.forbid?.(verb, namespace)) {
         return status(403, 'Forbidden', `secrets${name ? ` "${name}"` : ''} is forbidden: User "system:serviceaccount:ops:registrar" cannot ${verb} resource "secrets" in API group "" in the namespace "${namespace}"`);
       }
@@ -69,13 +73,14 @@ export async function startFakeKube(options: { token: string; forbid?: (method: 
         const secret = body as StoredSecret & { kind?: string };
         if (secret.kind !== 'Secret' || secret.metadata?.namespace !== namespace) return status(400, 'BadRequest', 'not a Secret of this namespace');
         if (secrets.has(`${namespace}/${secret.metadata.name}`)) return status(409, 'AlreadyExists', `secrets "${secret.metadata.name}" already exists`);
-        secrets.set(`${namespace}/${secret.metadata.name}`, { metadata: secret.metadata, type: secret.type ?? 'Opaque', data: secret.data ?? {} });
+        if (!dryRun) secrets.set(`${namespace}/${secret.metadata.name}`, { metadata: secret.metadata, type: secret.type ?? 'Opaque', data: secret.data ?? {} });
         return send(201, { apiVersion: 'v1', ...secret });
       }
       if (req.method === 'PATCH' && name !== undefined) {
         if (req.headers['content-type'] !== 'application/merge-patch+json') return status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
         const secret = secrets.get(`${namespace}/${name}`);
         if (!secret) return status(404, 'NotFound', `secrets "${name}" not found`);
+        if (dryRun) return send(200, { apiVersion: 'v1', kind: 'Secret', ...secret });
         for (const [k, v] of Object.entries((body as { data?: Record<string, string | null> }).data ?? {})) {
           if (v === null) delete secret.data[k];
           else secret.data[k] = v;
