@@ -13,7 +13,7 @@
  *   POST /user/runners                           create a runner: 201 { id, token, token_expires_at }
  *   POST /runners/:id/reset_authentication_token 201 { token, token_expires_at }
  */
-import { Gitlab, GitbeakerRequestError, GitbeakerTimeoutError } from '@gitbeaker/rest';
+import { Gitlab, GitbeakerRequestError, GitbeakerRetryError, GitbeakerTimeoutError } from '@gitbeaker/rest';
 
 export type GitLabFailure = 'auth' | 'refused' | 'unreachable';
 
@@ -67,26 +67,33 @@ export interface GitLabApi {
   resetToken(id: number): Promise<IssuedToken>;
 }
 
-/** How to read a failed call, in words an operator can act on. */
+/** A refusal by status code, in words an operator can act on. */
+function answered(what: string, status: number | undefined, said: string): GitLabError {
+  if (status === 401) {
+    return new GitLabError(`${what}: GitLab answered 401 Unauthorized: GITLAB_TOKEN is not a valid token (revoked, expired or for another instance)`, 'auth');
+  }
+  if (status === 403) {
+    return new GitLabError(
+      `${what}: GitLab answered 403 Forbidden${said ? ` (${said})` : ''}: the token needs the create_runner and manage_runner scopes (or api), read_api to look up paths, ` +
+        'and the Owner role (Maintainer for projects) where the runner registers; instance runners need an administrator',
+      'auth',
+    );
+  }
+  return new GitLabError(`${what}: GitLab answered ${status ?? 'an error'}${said ? ` (${said})` : ''}`, 'refused');
+}
+
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300);
+
+/** How to read a failed call. The request (and its PRIVATE-TOKEN header) is never part of the message. */
 function failure(what: string, error: unknown): GitLabError {
+  if (error instanceof GitLabError) return error;
   if (error instanceof GitbeakerRequestError) {
     const cause = error.cause as { response?: { status?: number } } | undefined;
-    const status = cause?.response?.status;
-    // GitLab's own message ("401 Unauthorized", "404 Group Not Found", validation messages).
-    const said = error.message.replace(/\s+/g, ' ').slice(0, 300);
-    if (status === 401) {
-      return new GitLabError(`${what}: GitLab answered 401 Unauthorized: GITLAB_TOKEN is not a valid token (revoked, expired or for another instance)`, 'auth');
-    }
-    if (status === 403) {
-      return new GitLabError(
-        `${what}: GitLab answered 403 Forbidden (${said}): the token needs the create_runner and manage_runner scopes (or api), read_api to look up paths, ` +
-          'and the Owner role (Maintainer for projects) where the runner registers; instance runners need an administrator',
-        'auth',
-      );
-    }
-    return new GitLabError(`${what}: GitLab answered ${status ?? 'an error'}${said && !said.startsWith(String(status)) ? ` ${said}` : said ? ` (${said})` : ''}`, 'refused');
+    // GitLab's own message ("404 Group Not Found", validation messages).
+    return answered(what, cause?.response?.status, oneLine(error.message));
   }
   if (error instanceof GitbeakerTimeoutError) return new GitLabError(`${what}: GitLab did not answer in time`, 'unreachable');
+  if (error instanceof GitbeakerRetryError) return new GitLabError(`${what}: GitLab kept answering 429 or 502 (rate limit or proxy); try again later`, 'unreachable');
   // fetch failures: DNS, refused connections, TLS. The cause's code says which; never the request.
   const code = (error as { cause?: { code?: string } })?.cause?.code;
   return new GitLabError(`${what}: GitLab could not be reached${code ? ` (${code})` : ''}`, 'unreachable');
@@ -102,7 +109,8 @@ async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
 
 /** The client for `baseUrl` (e.g. https://gitlab.example.com), authenticated with a PRIVATE-TOKEN header. */
 export function gitlabApi(baseUrl: string, token: string): GitLabApi {
-  const api = new Gitlab({ host: baseUrl.replace(/\/+$/, ''), token, queryTimeout: 60_000 });
+  const host = baseUrl.replace(/\/+$/, '');
+  const api = new Gitlab({ host, token, queryTimeout: 60_000 });
   const requester = (api.Runners as unknown as { requester: { post(endpoint: string, options: object): Promise<{ body: unknown }> } }).requester;
   const asToken = (runnerId: number, body: unknown): IssuedToken => {
     const b = body as { id?: unknown; token?: unknown; token_expires_at?: unknown };
@@ -138,10 +146,30 @@ export function gitlabApi(baseUrl: string, token: string): GitLabApi {
       return { groups: (runner.groups ?? []).map((g) => g.id), projects: (runner.projects ?? []).map((p) => p.id) };
     },
     async createRunner(body) {
-      // Sent as documented: the snake_case body, as JSON (gitbeaker would decamelize camelCase keys to the same).
-      const response = await call(`create runner '${body.description}'`, () => requester.post('user/runners', { body: { ...body }, signal: AbortSignal.timeout(60_000) }));
-      const issued = asToken(0, response.body);
-      if (issued.runnerId === 0) throw new GitLabError(`create runner '${body.description}': GitLab's answer has no runner id`, 'refused');
+      // One plain request, not gitbeaker's: its requester retries 429 and 502 up to ten times, and a
+      // retried creation whose first attempt reached GitLab would leave a second runner behind.
+      const what = `create runner '${body.description}'`;
+      const response = await call(what, () =>
+        fetch(`${host}/api/v4/user/runners`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json', 'PRIVATE-TOKEN': token },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(60_000),
+        }));
+      const text = await call(what, () => response.text());
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      if (response.status !== 201 && response.status !== 200) {
+        const said = (json as { message?: unknown; error?: unknown } | undefined);
+        const message = said?.message ?? said?.error ?? (json === undefined ? text : '');
+        throw answered(what, response.status, oneLine(typeof message === 'string' ? message : JSON.stringify(message)));
+      }
+      const issued = asToken(0, json);
+      if (issued.runnerId === 0) throw new GitLabError(`${what}: GitLab's answer has no runner id`, 'refused');
       return issued;
     },
     async resetToken(id) {

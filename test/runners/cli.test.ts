@@ -198,6 +198,15 @@ test('GitLab 401: exit 2 with a clear message, nothing created, no token printed
   expect(posts()).toEqual([]);
 });
 
+test('a failed creation is not retried (a retried POST could leave a second runner): exit 1, one request, the run stops', async () => {
+  await withGitLab({ failCreate: 502 });
+  const { code, out } = await run(['apply', ...ACME]);
+  expect(code).toBe(1);
+  expect(posts().map((r) => r.path)).toEqual(['/api/v4/user/runners']);
+  expect(out).toBe("! reg-acme/builds: create runner 'tenant-runners:reg-acme/builds': GitLab answered 502 (<html><body><h1>502 Bad Gateway</h1></body></html>)");
+  expect(secretWrites()).toEqual([]);
+});
+
 test('without GITLAB_TOKEN: exit 2 before any request', async () => {
   await withGitLab();
   const { code, err } = await run(['plan', ...ACME], {});

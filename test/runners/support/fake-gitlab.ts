@@ -48,6 +48,8 @@ export interface FakeGitLabOptions {
   readonly maxPerPage?: number;
   /** Whether the token belongs to an administrator (GET /runners/all). */
   readonly admin?: boolean;
+  /** Answer every POST /user/runners with this status (a proxy's 502, say), creating nothing. */
+  readonly failCreate?: number;
 }
 
 export async function startFakeGitLab(options: FakeGitLabOptions): Promise<FakeGitLab> {
@@ -126,6 +128,10 @@ export async function startFakeGitLab(options: FakeGitLabOptions): Promise<FakeG
         return send(200, { ...runner, groups: runner.groups.map((id) => ({ id })), projects: runner.projects.map((id) => ({ id })) });
       }
       if (req.method === 'POST' && p === '/api/v4/user/runners') {
+        if (options.failCreate) {
+          res.writeHead(options.failCreate, { 'content-type': 'text/html' });
+          return res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+        }
         const b = body as Record<string, unknown>;
         const type = b.runner_type as FakeRunner['runner_type'];
         if (type === 'instance_type' && !options.admin) return send(403, { message: '403 Forbidden' });
