@@ -17,6 +17,7 @@ import { requiredSecrets } from '../model/secrets';
 
 type Problem = { path: PropertyKey[]; message: string; at?: 'key' | 'value' };
 type Json = Record<string, unknown>;
+type Binding = { source: SourceFile; value: Json; namespace: string };
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -29,11 +30,11 @@ const CLUSTER_SCOPED = [
   'APIService', 'RuntimeClass', 'IngressClass', 'CSIDriver', 'Node', 'ClusterSecretStore', 'ClusterExternalSecret', 'ClusterIssuer',
 ];
 function refusedKind(kind: string): string | undefined {
-  if (kind === 'Secret') return 'a Secret is never written to dist/ (public like config/): fetch it with an ExternalSecret from the secret store';
-  if (kind === 'NetworkPolicy') return 'NetworkPolicies add allowed traffic: a tenant policy could open what the default deny closes; ask the platform team for egress (egress in the tenant file)';
-  if (kind === 'ResourceQuota' || kind === 'LimitRange') return `the tenant's ${kind} is synthesized from its configuration (concurrent, resources); another one would change its limits`;
-  if (POD_KINDS.includes(kind)) return `kinds that run pods are not accepted: they would run beside the runner, outside its node placement and pod hardening; run workloads as CI jobs`;
-  if (CLUSTER_SCOPED.includes(kind)) return 'it is cluster-scoped: a tenant folder holds only objects of its own namespaces';
+  if (kind === 'Secret') return 'a Secret is never written to dist/, which is public like config/; fetch it with an ExternalSecret from the secret store';
+  if (kind === 'NetworkPolicy') return 'NetworkPolicies add allowed traffic, so a tenant policy could open what the default deny closes; egress is declared in the tenant file';
+  if (kind === 'ResourceQuota' || kind === 'LimitRange') return `the tenant's ${kind} is synthesized from its configuration (concurrent, resources), and another one would change its limits`;
+  if (POD_KINDS.includes(kind)) return 'it runs pods, which would run beside the runner, outside its node placement and pod hardening (host paths, host network, privileged containers); run workloads as CI jobs';
+  if (CLUSTER_SCOPED.includes(kind)) return 'it is cluster-scoped, and a tenant folder holds only objects of its own namespaces';
   return undefined;
 }
 const allowedKinds = () => EXTRA_OBJECT_KINDS.map((k) => `${k.kind} (${k.apiVersion})`).join(', ');
@@ -102,7 +103,8 @@ export function readExtraObjects(
   const objects: ExtraObject[] = [];
   const seen = new Map<string, string>();
   const roles = new Set<string>();
-  const pending: { source: SourceFile; object: Json; namespace: string }[] = [];
+  const pending: { source: SourceFile; object: Json }[] = [];
+  const bindings: Binding[] = [];
   for (const entry of entries) {
     const file = path.join(extraDir, entry);
     if (!/\.ya?ml$/.test(entry)) {
@@ -114,7 +116,7 @@ export function readExtraObjects(
       checkCredentials(source, problems);
       // A document of comments only (or after a trailing ---) holds no object.
       if (source.doc.contents === null) continue;
-      const found = checkObject(source, context, problems);
+      const found = checkObject(source, context, problems, bindings);
       if (!found) continue;
       if (found.kind === 'Role') roles.add(`${found.namespace}/${found.name}`);
       const key = `${found.kind}/${found.namespace}/${found.name}`;
@@ -124,14 +126,12 @@ export function readExtraObjects(
         continue;
       }
       seen.set(key, source.file);
-      pending.push({ source, object: found.object, namespace: found.namespace });
+      pending.push({ source, object: found.object });
     }
   }
   // RoleBindings may bind only Roles of the tenant's own manifests: checked once every Role is known.
-  for (const { source, object, namespace } of pending) {
-    if (object.kind === 'RoleBinding') {
-      for (const p of checkRoleRef(object, namespace, roles)) problems.push(problemAt(source, p.path, p.message, p.at));
-    }
+  for (const { source, value, namespace } of bindings) {
+    for (const p of checkRoleRef(value, namespace, roles)) problems.push(problemAt(source, p.path, p.message, p.at));
   }
   if (pending.length > MAX_EXTRA_OBJECTS) folderProblem(extraDir, `holds ${pending.length} objects; a tenant may add at most ${MAX_EXTRA_OBJECTS}`);
   for (const { source, object } of pending) {
@@ -155,7 +155,7 @@ function tenantContext(tenant: TenantConfig): TenantContext {
 }
 
 /** Checks one document; returns the object with its namespace set when it passed. */
-function checkObject(source: SourceFile, context: TenantContext, problems: ConfigProblem[]): { object: Json; kind: string; name: string; namespace: string } | undefined {
+function checkObject(source: SourceFile, context: TenantContext, problems: ConfigProblem[], bindings: Binding[]): { object: Json; kind: string; name: string; namespace: string } | undefined {
   const value = source.value;
   const report = (list: Problem[]) => {
     for (const p of list) problems.push(problemAt(source, p.path, p.message, p.at));
@@ -169,14 +169,14 @@ function checkObject(source: SourceFile, context: TenantContext, problems: Confi
   const { kind, apiVersion } = value;
   if (typeof apiVersion !== 'string' || apiVersion === '') list.push({ path: hasPath(source, ['apiVersion']) ? ['apiVersion'] : [], message: 'apiVersion is required (e.g. v1)' });
   if (typeof kind !== 'string' || kind === '') {
-    list.push({ path: hasPath(source, ['kind']) ? ['kind'] : [], message: `kind is required; allowed: ${allowedKinds()}` });
+    list.push({ path: hasPath(source, ['kind']) ? ['kind'] : [], message: `kind is required; allowed kinds: ${allowedKinds()}` });
     report(list);
     return undefined;
   }
   const refused = refusedKind(kind);
   const spec = EXTRA_OBJECT_KINDS.find((k) => k.kind === kind);
   if (refused || !spec) {
-    list.push({ path: ['kind'], message: `${kind} is not accepted: ${refused ?? 'not in the allow list'}; allowed: ${allowedKinds()}` });
+    list.push({ path: ['kind'], message: `${kind} is not accepted (${refused ?? 'not in the allow list'}); allowed kinds: ${allowedKinds()}` });
     report(list);
     return undefined;
   }
@@ -192,6 +192,7 @@ function checkObject(source: SourceFile, context: TenantContext, problems: Confi
   }
   const metadata = checkMetadata(value, spec, context, list);
   if (metadata) list.push(...kindProblems(spec, value, metadata.namespace, context));
+  if (metadata && kind === 'RoleBinding') bindings.push({ source, value, namespace: metadata.namespace });
   if (!report(list) || !metadata) return undefined;
   return { object: { ...value, metadata: metadata.metadata }, kind, name: metadata.metadata.name as string, namespace: metadata.namespace };
 }
@@ -208,7 +209,7 @@ function checkMetadata(value: Json, spec: ExtraKind, context: TenantContext, lis
   }
   const { name, namespace } = metadata;
   if (typeof name !== 'string' || name === '') {
-    list.push({ path: ['metadata', ...('name' in metadata ? ['name'] : [])], message: 'metadata.name is required' });
+    list.push({ path: ['metadata', ...('name' in metadata ? ['name'] : [])], message: 'a name is required' });
   } else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
     list.push({ path: ['metadata', 'name'], message: `'${name}' must be a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', at most 253 characters) to name a ${spec.kind}` });
   } else if (context.reservedNames.has(name)) {
@@ -285,6 +286,7 @@ function roleProblems(value: Json, context: TenantContext): Problem[] {
         problems.push({ path: [...at, key], at: 'key', message: key === 'nonResourceURLs' ? 'nonResourceURLs are cluster-wide; a Role cannot grant them' : 'is not a field of a Role rule; allowed: apiGroups, resources, verbs, resourceNames' });
       }
     }
+    if ('nonResourceURLs' in rule) return;
     const lists: Record<string, string[]> = {};
     for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames']) {
       if (rule[field] === undefined && field === 'resourceNames') {
