@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isScalar } from 'yaml';
 import { ConfigProblem } from './errors';
 import { fileKind, hasPath, problemAt, readDocuments, SourceFile } from './source';
 import { findCredential, scanForCredentials } from '../guards/credentials';
@@ -115,7 +116,7 @@ export function readExtraObjects(
     for (const source of documents ?? []) {
       checkCredentials(source, problems);
       // A document of comments only (or after a trailing ---) holds no object.
-      if (source.doc.contents === null) continue;
+      if (source.doc.contents === null || (isScalar(source.doc.contents) && source.doc.contents.value === null)) continue;
       const found = checkObject(source, context, problems, bindings);
       if (!found) continue;
       if (found.kind === 'Role') roles.add(`${found.namespace}/${found.name}`);
