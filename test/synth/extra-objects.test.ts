@@ -49,6 +49,10 @@ describe('the synth command', () => {
     const ws = workspace();
     expect(synthProcess(ws.dir).status).toBe(0);
     const before = readTreeMap(ws.dist);
+    // Why the folder exists: a file added to dist/ by hand is gone at the next synth (exit 0).
+    fs.writeFileSync(path.join(ws.dist, 'tenant-1', 'configmap-build-settings.yaml'), SETTINGS);
+    expect(synthProcess(ws.dir, [], { TENANT_RUNNERS_NO_CACHE: '1' }).status).toBe(0);
+    expect(readTreeMap(ws.dist)).toEqual(before);
     const extra = path.join(ws.config, 'tenants', 'tenant-1', 'extra');
     fs.mkdirSync(extra, { recursive: true });
     fs.writeFileSync(path.join(extra, 'settings.yaml'), SETTINGS);
