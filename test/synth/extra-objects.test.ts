@@ -45,7 +45,7 @@ function copyFixture(name: string): string {
 describe('the synth command', () => {
   beforeAll(buildSynth);
 
-  test('an extra file adds exactly one file to its tenant\'s folder; removing it needs no allow-removal and removes exactly that file', () => {
+  test('an extra file changes only its tenant\'s folder (the object and the summary); removing it needs no allow-removal and removes exactly that file', () => {
     const ws = workspace();
     expect(synthProcess(ws.dir).status).toBe(0);
     const before = readTreeMap(ws.dist);
@@ -61,7 +61,8 @@ describe('the synth command', () => {
     expect(added.stdout).toMatch(/changed: tenant-1$/m);
     const after = readTreeMap(ws.dist);
     const changed = [...new Set([...before.keys(), ...after.keys()])].filter((file) => before.get(file) !== after.get(file)).sort();
-    expect(changed).toEqual(['tenant-1/configmap-build-settings.yaml']);
+    // Only the tenant's own folder: the new object and the summary row that lists it.
+    expect(changed).toEqual(['tenant-1/README.md', 'tenant-1/configmap-build-settings.yaml']);
     expect(after.get('tenant-1/configmap-build-settings.yaml')).toContain('tenant-runners.io/tenant: tenant-1');
 
     fs.rmSync(path.join(ws.config, 'tenants', 'tenant-1'), { recursive: true });
@@ -190,6 +191,14 @@ describe('the synth', () => {
       workers!.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('the tenant\'s README.md summary lists its own manifests for review; a tenant without any has no such row', () => {
+    const files = synthesize(fixture);
+    expect(files.find((f) => f.path === 'team-a/README.md')!.content).toContain(
+      '| Own manifests (extra/) | PrometheusRule team-a-pipelines, ConfigMap build-settings, ServiceAccount team-a-build/deployer, Role team-a-build/deployer, RoleBinding team-a-build/deployer, ExternalSecret team-a-build/deploy-key |',
+    );
+    expect(files.find((f) => f.path === 'team-b/README.md')!.content).not.toContain('Own manifests');
   });
 
   test('extra kinds are delivered: in the Argo CD AppProject whitelist, CRD kinds after the core objects (sync wave 1)', () => {
