@@ -146,6 +146,48 @@ describe('the loader', () => {
     ]);
   });
 
+  test('accepts what stays within the tenant: create, and update/patch/delete of named objects; a ClusterSecretStore only when it is the tenant\'s own', () => {
+    const config = copyFixture('extra-objects');
+    const platform = path.join(config, 'platform.yaml');
+    fs.writeFileSync(platform, fs.readFileSync(platform, 'utf8').replace('store: { name: tenant-secrets }', 'store: { name: team-store, kind: ClusterSecretStore }'));
+    const extra = path.join(config, 'tenants', 'team-b', 'extra');
+    fs.mkdirSync(extra, { recursive: true });
+    fs.writeFileSync(path.join(extra, 'rbac.yaml'), [
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: { name: settings-editor }\nrules:',
+      '  - { apiGroups: [""], resources: [configmaps], verbs: [create] }',
+      '  - { apiGroups: [""], resources: [configmaps], resourceNames: [build-settings], verbs: [get, update, patch, delete] }',
+      '  - { apiGroups: [""], resources: [pods, pods/log], verbs: [get, list, watch] }',
+      '---',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: { name: settings-editor }',
+      'roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: settings-editor }',
+      'subjects: [{ kind: ServiceAccount, name: gitlab-runner-jobs, namespace: team-b }]',
+      '---',
+      'apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: { name: mine }',
+      'spec:\n  secretStoreRef: { name: team-store, kind: ClusterSecretStore }\n  data: [{ secretKey: a, remoteRef: { key: team-b/a } }]',
+      '---',
+      'apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: { name: theirs }',
+      'spec:\n  secretStoreRef: { name: everyone, kind: ClusterSecretStore }\n  data: [{ secretKey: a, remoteRef: { key: team-b/a } }]',
+      '',
+    ].join('\n'));
+    expect(problemsOf(() => loadConfig(config, { displayBase: path.dirname(config) }))).toEqual([
+      "config/tenants/team-b/extra/rbac.yaml:26:43 spec.secretStoreRef.kind: the only ClusterSecretStore this tenant may use is 'team-store' (secrets.store); a SecretStore in its namespace works too",
+    ]);
+    fs.writeFileSync(path.join(extra, 'rbac.yaml'), fs.readFileSync(path.join(extra, 'rbac.yaml'), 'utf8').split('---\n').slice(0, 3).join('---\n'));
+    expect(loadConfig(config).tenants.find((t) => t.name === 'team-b')!.extraObjects!.map((e) => e.object.kind)).toEqual(['Role', 'RoleBinding', 'ExternalSecret']);
+  });
+
+  test('refuses YAML aliases that expand past the limit, with the position of the first alias', () => {
+    const config = copyFixture('extra-objects');
+    const extra = path.join(config, 'tenants', 'team-b', 'extra');
+    fs.mkdirSync(extra, { recursive: true });
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 6; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
+    fs.writeFileSync(path.join(extra, 'bomb.yaml'), `${SETTINGS}---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: bomb }\n${levels.join('\n')}\n`);
+    expect(problemsOf(() => loadConfig(config, { displayBase: path.dirname(config) }))).toEqual([
+      expect.stringMatching(/^config\/tenants\/team-b\/extra\/bomb\.yaml:\d+:\d+ YAML aliases expand to more than 100 copies/),
+    ]);
+  });
+
   test('refuses more than 100 objects per tenant', () => {
     const config = copyFixture('extra-objects');
     const extra = path.join(config, 'tenants', 'team-b', 'extra');
