@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { isScalar } from 'yaml';
 import { ConfigProblem } from './errors';
 import { fileKind, hasPath, problemAt, readDocuments, SourceFile } from './source';
-import { findCredential, scanForCredentials } from '../guards/credentials';
+import { labelKey, labelValue } from './schema';
+import { findCredential, redact, scanForCredentials } from '../guards/credentials';
 import { EXTRA_DIR, EXTRA_OBJECT_KINDS, ExtraKind, ExtraObject, MAX_EXTRA_OBJECTS } from '../model/extra-objects';
 import { tenantLabels } from '../model/labels';
 import type { TenantConfig } from '../model/resolve';
@@ -38,6 +39,17 @@ function refusedKind(kind: string): string | undefined {
   if (CLUSTER_SCOPED.includes(kind)) return 'it is cluster-scoped, and a tenant folder holds only objects of its own namespaces';
   return undefined;
 }
+/**
+ * A value of the file, fit for a one-line message: quoted, control characters escaped, cut at 80
+ * characters, and never a credential (messages go to CI logs).
+ */
+function shown(value: string): string {
+  if (findCredential(value)) return redact(value);
+  const cut = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+  // eslint-disable-next-line no-control-regex
+  return `'${cut.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
+}
+
 const allowedKinds = () => EXTRA_OBJECT_KINDS.map((k) => `${k.kind} (${k.apiVersion})`).join(', ');
 
 const METADATA_FIELDS = ['name', 'namespace', 'labels', 'annotations'];
@@ -177,7 +189,7 @@ function checkObject(source: SourceFile, context: TenantContext, problems: Confi
   const refused = refusedKind(kind);
   const spec = EXTRA_OBJECT_KINDS.find((k) => k.kind === kind);
   if (refused || !spec) {
-    list.push({ path: ['kind'], message: `${kind} is not accepted (${refused ?? 'not in the allow list'}); allowed kinds: ${allowedKinds()}` });
+    list.push({ path: ['kind'], message: `${shown(kind)} is not accepted (${refused ?? 'not in the allow list'}); allowed kinds: ${allowedKinds()}` });
     report(list);
     return undefined;
   }
@@ -192,7 +204,9 @@ function checkObject(source: SourceFile, context: TenantContext, problems: Confi
     list.push({ path: [key], message: why, at: 'key' });
   }
   const metadata = checkMetadata(value, spec, context, list);
-  if (metadata) list.push(...kindProblems(spec, value, metadata.namespace, context));
+  // The kind's own rules run even when metadata has problems: every problem at once.
+  const given = isObject(value.metadata) ? value.metadata.namespace : undefined;
+  list.push(...kindProblems(spec, value, metadata?.namespace ?? (typeof given === 'string' && context.namespaces.includes(given) ? given : context.namespaces[0]), context));
   if (metadata && kind === 'RoleBinding') bindings.push({ source, value, namespace: metadata.namespace });
   if (!report(list) || !metadata) return undefined;
   return { object: { ...value, metadata: metadata.metadata }, kind, name: metadata.metadata.name as string, namespace: metadata.namespace };
@@ -212,7 +226,7 @@ function checkMetadata(value: Json, spec: ExtraKind, context: TenantContext, lis
   if (typeof name !== 'string' || name === '') {
     list.push({ path: ['metadata', ...('name' in metadata ? ['name'] : [])], message: 'a name is required' });
   } else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    list.push({ path: ['metadata', 'name'], message: `'${name}' must be a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', at most 253 characters) to name a ${spec.kind}` });
+    list.push({ path: ['metadata', 'name'], message: `${shown(name)} must be a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', at most 253 characters) to name a ${spec.kind}` });
   } else if (context.reservedNames.has(name)) {
     list.push({ path: ['metadata', 'name'], message: `'${name}' is a name the synth uses for the tenant's own objects; choose another` });
   }
@@ -231,6 +245,8 @@ function checkMetadata(value: Json, spec: ExtraKind, context: TenantContext, lis
     }
     for (const [key, v] of Object.entries(entries)) {
       if (typeof v !== 'string') list.push({ path: ['metadata', field, key], message: 'must be a string (quote numbers and booleans)' });
+      else if (!labelKey.safeParse(key).success) list.push({ path: ['metadata', field, key], at: 'key', message: `is not a valid ${field === 'labels' ? 'label' : 'annotation'} key: an optional DNS subdomain prefix and /, then at most 63 letters, digits, '-', '_' or '.'` });
+      else if (field === 'labels' && !labelValue.safeParse(v).success) list.push({ path: ['metadata', field, key], message: 'is not a valid label value: at most 63 letters, digits, \'-\', \'_\' or \'.\', starting and ending with a letter or digit' });
       else if (field === 'labels' && key in tenantOwn && tenantOwn[key] !== v) {
         list.push({ path: ['metadata', field, key], message: `is set by the synth to '${tenantOwn[key]}' on every object of the tenant; remove it` });
       } else if (field === 'annotations' && DELIVERY_ANNOTATION.test(key)) {
@@ -264,9 +280,16 @@ function kindProblems(spec: ExtraKind, value: Json, namespace: string, context: 
 function configMapProblems(value: Json): Problem[] {
   if (value.data === undefined) return [];
   if (!isObject(value.data)) return [{ path: ['data'], message: 'must be a mapping of keys to strings' }];
-  return Object.entries(value.data)
-    .filter(([, v]) => typeof v !== 'string')
-    .map(([key]) => ({ path: ['data', key], message: 'must be a string (quote numbers and booleans; a block | for files)' }));
+  const problems: Problem[] = [];
+  for (const [key, v] of Object.entries(value.data)) {
+    // Kubernetes' rule for ConfigMap keys (IsConfigMapKey): what a file name in a volume can be.
+    if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253 || key === '.' || key === '..') {
+      problems.push({ path: ['data', key], at: 'key', message: 'keys are letters, digits, \'-\', \'_\' and \'.\' (at most 253)' });
+    } else if (typeof v !== 'string') {
+      problems.push({ path: ['data', key], message: 'must be a string (quote numbers and booleans; a block | for files)' });
+    }
+  }
+  return problems;
 }
 
 function stringList(value: unknown): string[] | undefined {
@@ -312,7 +335,7 @@ function roleProblems(value: Json, context: TenantContext): Problem[] {
           path: [...at, 'verbs', j],
           message: verb === 'deletecollection'
             ? 'deletecollection cannot be limited to names and would delete the runner\'s own objects; grant delete with resourceNames'
-            : `'${verb}' is not accepted (escalate, bind and impersonate grant rights beyond the Role); allowed: ${[...READ_VERBS, ...WRITE_VERBS].join(', ')}`,
+            : `${shown(verb)} is not accepted (escalate, bind and impersonate grant rights beyond the Role); allowed: ${[...READ_VERBS, ...WRITE_VERBS].join(', ')}`,
         });
       }
     });
@@ -330,9 +353,9 @@ function roleProblems(value: Json, context: TenantContext): Problem[] {
           if (context.runnerSecrets.has(secret)) problems.push({ path: [...at, 'resourceNames', k], message: `'${secret}' is a Secret the runner reads (tokens, credentials); a Role of the tenant's own cannot grant it` });
         });
       } else if (writes.length > 0 && READ_ONLY_RESOURCES.includes(resource.split('/')[0])) {
-        problems.push({ path: where, message: `${resource} may only be read (get, list, watch): writing it runs pods under any ServiceAccount of the namespace or changes the tenant's isolation` });
+        problems.push({ path: where, message: `${shown(resource)} may only be read (get, list, watch): writing it runs pods under any ServiceAccount of the namespace or changes the tenant's isolation` });
       } else if (writes.some((v) => v !== 'create') && resourceNames.length === 0) {
-        problems.push({ path: where, message: `${writes.filter((v) => v !== 'create').join(', ')} on ${resource} must name the objects (resourceNames): without names it reaches the runner's own objects too` });
+        problems.push({ path: where, message: `${writes.filter((v) => v !== 'create').join(', ')} on ${shown(resource)} must name the objects (resourceNames): without names it reaches the runner's own objects too` });
       }
     });
     if (writes.length > 0) {
