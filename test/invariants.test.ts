@@ -12,7 +12,9 @@ import { EKS_POD_IDENTITY_AGENT_CIDR } from '../lib/constructs/network-policies'
 import { CACHE_REGISTRY_PORT, networkPolicyName } from '../lib/model/names';
 import { violatedControls } from './support/pod-security';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
-import { allTenants, Any, find, ofKind } from './support/synth';
+import { allTenants, Any, find, isExtra, ofKind } from './support/synth';
+import { EXTRA_OBJECT_KINDS } from '../lib/model/extra-objects';
+import { TENANT_NAMESPACED_KINDS } from '../lib/gitops/gitops-chart';
 
 const CLUSTER_SCOPED = new Set(['Namespace', 'PriorityClass']);
 
@@ -50,8 +52,10 @@ function tomlTolerations(table: Record<string, string>): string[] {
 const rows = allTenants();
 const everyTenantName = rows.map(([, t]) => t.tenant.name);
 
-describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => {
-  const objects = raw as Any[];
+describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => {
+  // The synthesized objects; the tenant's own manifests have invariants of their own (below).
+  const objects = all.filter((o) => !isExtra(tenant, o)) as Any[];
+  const extras = all.filter((o) => isExtra(tenant, o)) as Any[];
   const ns = layout.managerNamespace;
   const jobNs = layout.jobNamespace;
   const { names } = layout;
@@ -71,6 +75,29 @@ describe.each(rows)('%s', (_label, { tenant, objects: raw, config, layout }) => 
     expect(ofKind(objects, 'PriorityClass').map((o) => o.metadata.name)).toEqual(layout.shared ? [names.priorityClass] : []);
     // Every name of a shared-namespace tenant carries the tenant prefix, so tenants never collide.
     if (layout.shared) for (const o of objects) expect(o.metadata.name.startsWith(`${tenant.name}-`)).toBe(true);
+  });
+
+  test('the tenant\'s own manifests: allowed kinds in its own namespaces, with its labels, no Secret data, no wildcard or ClusterRole RBAC, after its synthesized objects', () => {
+    expect(extras.length).toBe(tenant.extraObjects?.length ?? 0);
+    // The tenant's own objects follow the synthesized ones, in the order of their files.
+    expect(all.slice(all.length - extras.length)).toEqual(extras);
+    for (const o of extras) {
+      expect(EXTRA_OBJECT_KINDS.map((k) => `${k.apiVersion} ${k.kind}`)).toContain(`${o.apiVersion} ${o.kind}`);
+      expect(TENANT_NAMESPACED_KINDS).toContainEqual({ group: o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '', kind: o.kind });
+      expect([ns, jobNs]).toContain(o.metadata.namespace);
+      expect(o.metadata.labels['tenant-runners.io/tenant']).toBe(tenant.name);
+      expect(objects.some((s: Any) => s.kind === o.kind && s.metadata.name === o.metadata.name && s.metadata.namespace === o.metadata.namespace)).toBe(false);
+      expect(secretMaterialIn(o)).toEqual([]);
+      if (o.kind === 'Role') expect(JSON.stringify(o.rules)).not.toMatch(/\*|escalate|bind|impersonate|pods\/exec/);
+      if (o.kind === 'RoleBinding') {
+        expect(o.roleRef.kind).toBe('Role');
+        expect(extras.some((r) => r.kind === 'Role' && r.metadata.name === o.roleRef.name && r.metadata.namespace === o.metadata.namespace)).toBe(true);
+        for (const subject of o.subjects) {
+          expect(subject.kind).toBe('ServiceAccount');
+          expect([ns, jobNs]).toContain(subject.namespace ?? o.metadata.namespace);
+        }
+      }
+    }
   });
 
   test('quotas pass the API server: a scoped quota limits only pods, CPU and memory; an unscoped one forbids NodePort/LoadBalancer Services in every namespace', () => {

@@ -15,6 +15,7 @@ import { names } from '../model/names';
 import { ClusterConfig, LoadedConfig, resolveTenant, TenantConfig } from '../model/resolve';
 import { CredentialMatch, findCredential, scanForCredentials } from '../guards/credentials';
 import { checkAcrossClusters } from './isolation-rules';
+import { checkTenantFolders, readExtraObjects } from './extra-objects';
 
 
 export interface LoadOptions {
@@ -86,8 +87,12 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
       : [{ ...source, credentials }];
     const tenant = validate(TenantSchema, merged, locations, problems);
     if (!tenant || !platform) continue;
-    tenants.push({ source, config: resolveTenant(platform, tenant, source.file) });
+    const resolved = resolveTenant(platform, tenant, source.file);
+    // The tenant's own manifests (docs/extra-objects.md): part of the resolved tenant, so workers and the synth cache see them.
+    const extraObjects = readExtraObjects(resolved, file.replace(/\.ya?ml$/, ''), display, problems);
+    tenants.push({ source, config: extraObjects.length > 0 ? { ...resolved, extraObjects } : resolved });
   }
+  if (tenantFiles) checkTenantFolders(tenantDir, tenantFiles, display, problems);
 
   if (platform && platformSource) {
     for (const problem of checkPlatform(platform)) problems.push(problemAt(platformSource, problem.path, problem.message));

@@ -33,6 +33,12 @@ export const MAX_YAML_ALIASES = 100;
  * would block, a device or a symlink would read something nobody reviewed.
  */
 export function readSource(file: string, displayName: string, problems: ConfigProblem[]): SourceFile | undefined {
+  const text = readText(file, displayName, problems);
+  return text === undefined ? undefined : parseSource(displayName, text, problems);
+}
+
+/** The text of a configuration file, or undefined (with a problem) when it is not a regular file of at most 1 MiB. */
+function readText(file: string, displayName: string, problems: ConfigProblem[]): string | undefined {
   const problem = (message: string) => {
     problems.push({ file: displayName, line: 0, column: 0, keyPath: '', message });
     return undefined;
@@ -51,7 +57,18 @@ export function readSource(file: string, displayName: string, problems: ConfigPr
   } catch (error) {
     return problem(`cannot be read: ${(error as Error).message}`);
   }
-  return parseSource(displayName, text, problems);
+  return text;
+}
+
+/**
+ * Like readSource, for a file of Kubernetes manifests: several documents separated by `---` are
+ * allowed, each returned with its own positions and comments. A document with nothing but
+ * comments (or the empty space after a trailing `---`) has `doc.contents` null.
+ * Same limits: regular files only, 1 MiB, aliases, duplicate keys.
+ */
+export function readDocuments(file: string, displayName: string, problems: ConfigProblem[]): SourceFile[] | undefined {
+  const text = readText(file, displayName, problems);
+  return text === undefined ? undefined : parseDocuments(displayName, text, problems);
 }
 
 /** What a file-system entry is, for messages: "a directory", "a FIFO", … */
@@ -65,6 +82,15 @@ export function fileKind(stat: fs.Stats): string {
 }
 
 export function parseSource(file: string, text: string, problems: ConfigProblem[]): SourceFile | undefined {
+  return parseYaml(file, text, problems, false)?.[0];
+}
+
+/** Every document of a multi-document file (`---`), in order; undefined (with problems) on any error. */
+export function parseDocuments(file: string, text: string, problems: ConfigProblem[]): SourceFile[] | undefined {
+  return parseYaml(file, text, problems, true);
+}
+
+function parseYaml(file: string, text: string, problems: ConfigProblem[], multiple: boolean): SourceFile[] | undefined {
   const lineCounter = new LineCounter();
   // One lexer/parser pass feeds both the document (composed as yaml's parseDocument does) and the
   // comment scan, which needs the concrete syntax tree: config loading is most of a cached synth.
@@ -79,9 +105,9 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
   // (uniqueKeys) compares every key with every other (quadratic: minutes for a map of 20,000
   // keys), so duplicates are found here with one Set per map instead.
   const composer = new Composer({ prettyErrors: false, uniqueKeys: false });
-  let doc: Document.Parsed | undefined;
+  const docs: Document.Parsed[] = [];
   for (const next of composer.compose(recorded(new Parser(lineCounter.addNewLine).parse(text)) as never, true, text.length)) {
-    if (!doc) doc = next as Document.Parsed;
+    if (docs.length === 0 || multiple) docs.push(next as Document.Parsed);
     else {
       const pos = lineCounter.linePos(next.range[0]);
       problems.push({ file, line: pos.line, column: pos.col, keyPath: '', message: 'YAML syntax error: a configuration file holds one document; remove the second (---)' });
@@ -89,11 +115,11 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
     }
   }
   // compose(…, forceDoc = true) yields a document even for an empty file.
-  if (!doc) throw new Error(`${file}: the YAML composer returned no document`);
-  const errors = [
+  if (docs.length === 0) throw new Error(`${file}: the YAML composer returned no document`);
+  const errors = docs.flatMap((doc) => [
     ...doc.errors.map((error) => ({ offset: error.pos[0], message: yamlErrorMessage(error.code, error.message) })),
     ...duplicateKeys(doc).map((offset) => ({ offset, message: yamlErrorMessage('DUPLICATE_KEY', 'Map keys must be unique') })),
-  ].sort((a, b) => a.offset - b.offset);
+  ]).sort((a, b) => a.offset - b.offset);
   if (errors.length > 0) {
     for (const error of errors) {
       const pos = lineCounter.linePos(error.offset);
@@ -101,6 +127,27 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
     }
     return undefined;
   }
+  const comments = commentsOf(tokens);
+  const sources: SourceFile[] = [];
+  for (const [index, doc] of docs.entries()) {
+    // Each document keeps the comments from its start to the next document's start.
+    const start = index === 0 ? 0 : doc.range[0];
+    const end = index + 1 < docs.length ? docs[index + 1].range[0] : Infinity;
+    const source = documentSource(file, text, doc, lineCounter, multiple ? comments.filter((c) => c.offset >= start && c.offset < end) : comments, problems);
+    if (!source) return undefined;
+    sources.push(source);
+  }
+  return sources;
+}
+
+function documentSource(
+  file: string,
+  text: string,
+  doc: Document.Parsed,
+  lineCounter: LineCounter,
+  comments: SourceFile['comments'],
+  problems: ConfigProblem[],
+): SourceFile | undefined {
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
@@ -119,7 +166,7 @@ export function parseSource(file: string, text: string, problems: ConfigProblem[
     });
     return undefined;
   }
-  return { file, doc, lineCounter, value: value ?? {}, comments: commentsOf(tokens) };
+  return { file, doc, lineCounter, value: value ?? {}, comments };
 }
 
 function firstAliasOffset(text: string): number {

@@ -22,6 +22,7 @@ import { GitRepository } from '../../imports/source.toolkit.fluxcd.io';
 import { Platform } from '../config/schema';
 import { deniedNamespaces } from '../model/delivery-namespaces';
 import { managedByLabels } from '../model/labels';
+import { EXTRA_OBJECT_KINDS } from '../model/extra-objects';
 
 /** Folder of `dist/` (per cluster) that holds the delivery objects, apart from the sync roots. */
 export const GITOPS_DIR = '_gitops';
@@ -55,7 +56,7 @@ export interface DeliveredTenant {
  * Kaniko cache registry's Service) does not change the shared project. test/gitops.test.ts checks
  * that every synthesized kind is listed.
  */
-export const TENANT_NAMESPACED_KINDS: readonly { group: string; kind: string }[] = [
+const SYNTHESIZED_NAMESPACED_KINDS: readonly { group: string; kind: string }[] = [
   { group: '', kind: 'ConfigMap' },
   { group: '', kind: 'LimitRange' },
   { group: '', kind: 'ResourceQuota' },
@@ -69,6 +70,11 @@ export const TENANT_NAMESPACED_KINDS: readonly { group: string; kind: string }[]
   { group: 'networking.k8s.io', kind: 'NetworkPolicy' },
   { group: 'rbac.authorization.k8s.io', kind: 'Role' },
   { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+];
+export const TENANT_NAMESPACED_KINDS: readonly { group: string; kind: string }[] = [
+  ...SYNTHESIZED_NAMESPACED_KINDS,
+  // The kinds a tenant's own manifests may add (docs/extra-objects.md), when not listed already.
+  ...EXTRA_OBJECT_KINDS.filter((k) => !SYNTHESIZED_NAMESPACED_KINDS.some((s) => s.group === k.group && s.kind === k.kind)).map(({ group, kind }) => ({ group, kind })),
 ];
 
 /** The cluster-scoped kinds of a variant: Namespace, and the shared variant's PriorityClass. */

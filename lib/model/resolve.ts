@@ -7,6 +7,7 @@
 import type { Platform, Tenant } from '../config/schema';
 import { TenantLayout, tenantLayout } from './layout';
 import { cacheRegistryHost } from './names';
+import type { ExtraObject } from './extra-objects';
 
 /** A tenant as everything after the loader consumes it: validated, defaulted and resolved. Plain data. */
 export interface TenantConfig extends Tenant {
@@ -20,6 +21,8 @@ export interface TenantConfig extends Tenant {
   readonly tokenSecretName: string;
   /** `kubernetes.io/dockerconfigjson` Secret Kaniko pushes with (prefixed in the shared namespace). */
   readonly kanikoPushSecretName: string;
+  /** The tenant's own manifests from `<tenant>/extra/` (docs/extra-objects.md), validated; unset when it has none. */
+  readonly extraObjects?: readonly ExtraObject[];
 }
 
 /** A cluster's validated and resolved configuration (what the loader returns). */

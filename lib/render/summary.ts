@@ -100,6 +100,10 @@ export function renderTenantSummary(platform: Platform, cluster: string | undefi
       `${t.secrets.source === 'externalSecret' ? `ExternalSecrets from ${t.secrets.store.kind} ${t.secrets.store.name}` : 'existing'}: ` +
         `tokens in ${t.tokenSecretName} (${t.runners.map((r) => r.tokenSecretKey ?? r.name).join(', ')})`,
     ],
+    // The tenant's own manifests (docs/extra-objects.md), so review sees them next to the rest.
+    ...(t.extraObjects?.length
+      ? [['Own manifests (extra/)', t.extraObjects.map(({ object: o }) => `${o.kind} ${o.metadata.namespace === namespaces[0] ? '' : `${o.metadata.namespace}/`}${o.metadata.name}`).join(', ')] as [string, string]]
+      : []),
   ].map(([k, v]) => [k, markdownCell(v)] as [string, string]);
   // Built here from validated names, already Markdown.
   rows.push(['Delivery', delivery], ['CI template', `[\`../${ciTemplatePath(t.name)}\`](../${ciTemplatePath(t.name)}) (not synced)`]);

@@ -12,6 +12,7 @@ import { secretMaterialIn } from '../guards/secret-material';
 import { ciTemplatePath, kanikoCiTemplate } from '../render/ci-template';
 import { TenantSummaryFacts, tenantSummaryFile } from '../render/summary';
 import { ManifestObject, objectFileName, OutputFile, toYaml } from './output';
+import { extraManifests } from './extra-objects';
 
 /**
  * The API objects of one tenant, in cdk8s's dependency order. `Chart.toJson()` validates and
@@ -27,7 +28,9 @@ function synthesizeTenantChart(platform: Platform, tenant: TenantConfig): { obje
   try {
     // Construction is inside: a construct that throws names its tenant, as a failed validation does.
     const chart = new TenantChart(app, tenant.name, { platform, tenant });
-    return { objects: chart.toJson() as ManifestObject[], facts: chart.facts };
+    const objects = chart.toJson() as ManifestObject[];
+    // The tenant's own manifests follow its synthesized objects (docs/extra-objects.md).
+    return { objects: [...objects, ...extraManifests(platform, tenant, objects)], facts: chart.facts };
   } catch (error) {
     const message = `tenant '${tenant.name}' (${tenant.file}): ${(error as Error).message}`;
     throw error instanceof OutputLimitError ? new OutputLimitError(message) : new Error(message);

@@ -28,6 +28,7 @@ export const CONFIG_DIRS: Record<string, string> = {
   'fixture kaniko-s3': path.join(VALID_FIXTURES, 'kaniko-s3'),
   'fixture external-secrets': path.join(VALID_FIXTURES, 'external-secrets'),
   'fixture runner-registration': path.join(VALID_FIXTURES, 'runner-registration'),
+  'fixture extra-objects': path.join(VALID_FIXTURES, 'extra-objects'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();
@@ -47,6 +48,12 @@ export function allTenants(): [string, SynthesizedTenant][] {
   return Object.entries(CONFIG_DIRS).flatMap(([label, dir]) =>
     synthesizeDir(dir).map((t) => [`${label}/${t.config.cluster ? `${t.config.cluster}/` : ''}${t.tenant.name}`, t] as [string, SynthesizedTenant]),
   );
+}
+
+/** Whether `object` is one of the tenant's own manifests (config/tenants/<tenant>/extra/) rather than synthesized. */
+export function isExtra(tenant: TenantConfig, object: ManifestObject): boolean {
+  return (tenant.extraObjects ?? []).some(({ object: extra }) =>
+    extra.kind === object.kind && extra.metadata.name === object.metadata.name && extra.metadata.namespace === object.metadata.namespace);
 }
 
 /** The object of this kind and name (typed loosely: tests read deep into specs). */
