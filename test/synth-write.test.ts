@@ -51,3 +51,46 @@ test('files of no tenant (summary, delivery objects) are written but never count
   expect(readTreeMap(out).get('README.md')).toBe('r2');
   expect(readTreeMap(out).get('_gitops/app.yaml')).toBe('g2');
 });
+
+describe('folders dist/ does not have yet are moved with one rename each', () => {
+  /** The targets in dist/ of every rename a write makes, relative to dist/. */
+  function renamesOf(write: () => void): string[] {
+    // The module object itself: the writer's `import * as fs` reads its properties through getters.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const spy = jest.spyOn(require('node:fs') as typeof fs, 'renameSync');
+    try {
+      write();
+      return spy.mock.calls.map(([, to]) => path.relative(out, String(to))).sort();
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  test('a first write renames each top-level folder and file once, not each file', () => {
+    const files = [...tenant('a', { 'x.yaml': '1' }), ...tenant('b'), { path: 'ci/a/t.yml', content: 'a', unit: 'a' }, { path: 'ci/b/t.yml', content: 'b', unit: 'b' }, { path: 'README.md', content: 'r' }];
+    expect(renamesOf(() => writeOutput(out, files))).toEqual(['README.md', 'a', 'b', 'ci']);
+    expect(readTreeMap(out)).toEqual(new Map(files.map((f) => [f.path, f.content])));
+    expect(fs.readdirSync(dir)).toEqual(['dist']);
+  });
+
+  test('a new tenant beside existing ones: its folders move whole, changed files one by one', () => {
+    writeOutput(out, [...tenant('a', { 'x.yaml': '1' }), { path: 'ci/a/t.yml', content: 'a', unit: 'a' }]);
+    const next = [...tenant('a', { 'x.yaml': '2' }), { path: 'ci/a/t.yml', content: 'a', unit: 'a' }, ...tenant('b', { 'deep/y.yaml': 'y' }), { path: 'ci/b/t.yml', content: 'b', unit: 'b' }];
+    let result;
+    expect(renamesOf(() => (result = writeOutput(out, next)))).toEqual(['a/x.yaml', 'b', 'ci/b']);
+    expect(result).toEqual({ added: ['b'], changed: ['a'], removed: [], unchanged: [] });
+    expect(readTreeMap(out)).toEqual(new Map(next.map((f) => [f.path, f.content])));
+    expect(fs.readdirSync(dir)).toEqual(['dist']);
+  });
+
+  test('an empty folder of that name is replaced; one holding empty folders gets the files one by one', () => {
+    writeOutput(out, tenant('a'));
+    fs.mkdirSync(path.join(out, 'b'));
+    fs.mkdirSync(path.join(out, 'c', 'empty'), { recursive: true });
+    const next = [...tenant('a'), ...tenant('b'), ...tenant('c', { 'x.yaml': 'x' })];
+    expect(renamesOf(() => writeOutput(out, next))).toEqual(['b', 'c', 'c/namespace-c.yaml', 'c/x.yaml']);
+    expect(readTreeMap(out)).toEqual(new Map(next.map((f) => [f.path, f.content])));
+    expect(fs.readdirSync(path.join(out, 'c')).sort()).toEqual(['empty', 'namespace-c.yaml', 'x.yaml']);
+    expect(fs.readdirSync(dir)).toEqual(['dist']);
+  });
+});

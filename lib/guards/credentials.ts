@@ -309,6 +309,15 @@ function secretVariable(key: string): CredentialMatch {
  * Every string (mapping keys included) below `value` that looks like a credential, and every
  * literal value of a secret-looking variable in an environment map or `env` list.
  */
+// The same strings come back in every object and every tenant (keys, labels, names, images):
+// what our own patterns found in a string (nothing; or nothing but a candidate for the rule set) is
+// remembered per thread, so each distinct string is checked once. A string with a hit is not
+// remembered (hits are rare, and each is reported with its own path). Bounded: cleared when full.
+const CLEAN = 0;
+const FOR_RULE_SET = 1;
+const SCANNED_MAX = 100_000;
+const SCANNED = new Map<string, typeof CLEAN | typeof FOR_RULE_SET>();
+
 export function scanForCredentials(value: unknown, path: readonly PropertyKey[] = []): CredentialHit[] {
   // Hits with the position of their string in the walk, to report them in that order.
   const hits: { at: number; hit: CredentialHit }[] = [];
@@ -320,9 +329,21 @@ export function scanForCredentials(value: unknown, path: readonly PropertyKey[] 
   const stack = [...path];
   const check = (text: string) => {
     position++;
+    const known = SCANNED.get(text);
+    if (known === CLEAN) return;
+    if (known === FOR_RULE_SET) {
+      pending.push({ text, path: [...stack], at: position });
+      return;
+    }
     const match = findOwn(text);
-    if (match) hits.push({ at: position, hit: { ...match, path: [...stack] } });
-    else if (match !== null && mayMatchRuleSet(text, lastRuns)) pending.push({ text, path: [...stack], at: position });
+    if (match) {
+      hits.push({ at: position, hit: { ...match, path: [...stack] } });
+      return;
+    }
+    const forRuleSet = match !== null && mayMatchRuleSet(text, lastRuns);
+    if (forRuleSet) pending.push({ text, path: [...stack], at: position });
+    if (SCANNED.size >= SCANNED_MAX) SCANNED.clear();
+    SCANNED.set(text, forRuleSet ? FOR_RULE_SET : CLEAN);
   };
   const walk = (node: unknown, parentKey: PropertyKey | undefined) => {
     if (typeof node === 'string') {

@@ -15,7 +15,7 @@ import { clusterDeliveryFiles } from '../gitops/gitops-chart';
 import { SecretMaterialError, secretMaterialIn } from '../guards/secret-material';
 import { ClusterSummary, renderSummary } from '../render/summary';
 import { DuplicatePathError, ManifestObject, objectFileName, OutputFile, toYaml } from './output';
-import { OutputSink, StagedWriter, StagedWriterOptions, WriteOptions, WriteResult } from './staged-writer';
+import { OutputSink, StagedFile, StagedWriter, StagedWriterOptions, StageTarget, WriteOptions, WriteResult } from './staged-writer';
 import { SynthCache, TenantFacts } from './synth-cache';
 import { deliveredFacts, synthesizeTenantOutput, TenantOutput } from './tenant-output';
 
@@ -30,11 +30,18 @@ export { readTree } from './tree';
 export type { WriteOptions, WriteResult } from './staged-writer';
 
 /**
+ * A tenant's output whose files another thread already staged (`staged`: paths and statuses,
+ * `files` empty), or an ordinary one with its files.
+ */
+export type StagedTenantOutput = TenantOutput & { readonly staged?: readonly StagedFile[] };
+
+/**
  * Produces the outputs of a cluster's tenants: `onOutputs` receives them (files included) as they
  * are done, in any order; the returned list is in configuration order and may hold no files.
+ * Given `stage`, a synthesizer may stage the files itself and hand over `staged` entries instead.
  */
 export interface TenantSynthesizer {
-  synthesize(config: ClusterConfig, prefix: string, onOutputs: (outputs: readonly TenantOutput[]) => void): TenantFacts[];
+  synthesize(config: ClusterConfig, prefix: string, onOutputs: (outputs: readonly StagedTenantOutput[]) => void, stage?: StageTarget): TenantFacts[];
 }
 
 /** Every tenant in this thread, one after the other. */
@@ -54,6 +61,8 @@ export interface SynthesizeOptions {
   readonly cache?: SynthCache;
   /** Called as tenants are done: tenants done so far, tenants in all. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Called as tenants are done, with the count before and after (the synth command collects garbage). */
+  readonly onTenantsDone?: (before: number, after: number) => void;
 }
 
 /**
@@ -70,13 +79,17 @@ export function synthesizeInto(sink: OutputSink, clusters: readonly ClusterConfi
   const findings: string[] = [];
   for (const config of clusters) {
     const prefix = config.cluster ? `${config.cluster}/` : '';
-    const outputs = synthesizeCluster(sink, config, prefix, synthesizer, options.cache, (batch) => {
+    const outputs = synthesizeCluster(sink, config, prefix, synthesizer, options.cache, (batch: readonly StagedTenantOutput[]) => {
       for (const output of batch) {
         findings.push(...output.findings);
         // Nothing more is staged once secret material was found: the synth fails anyway.
-        if (findings.length === 0) sink.add(output.files);
+        if (findings.length === 0) {
+          if (output.staged) sink.addStaged!(output.staged);
+          else sink.add(output.files);
+        }
       }
       done += batch.length;
+      options.onTenantsDone?.(done - batch.length, done);
       options.onProgress?.(done, total);
     });
     const delivered = outputs.map((o) => o.delivered);
@@ -121,9 +134,11 @@ function synthesizeCluster(
   prefix: string,
   synthesizer: TenantSynthesizer,
   cache: SynthCache | undefined,
-  onOutputs: (outputs: readonly TenantOutput[]) => void,
+  onOutputs: (outputs: readonly StagedTenantOutput[]) => void,
 ): TenantFacts[] {
-  if (!cache || !sink.keep) return synthesizer.synthesize(config, prefix, onOutputs);
+  // Files staged by the synthesizer itself need a sink that takes them so.
+  const stage = sink.addStaged ? sink.stageTarget : undefined;
+  if (!cache || !sink.keep) return synthesizer.synthesize(config, prefix, onOutputs, stage);
   const platformJson = JSON.stringify(config.platform);
   const facts: TenantFacts[] = new Array(config.tenants.length);
   const inputs = new Map<string, string>();
@@ -144,15 +159,16 @@ function synthesizeCluster(
   });
   if (reused.length > 0) onOutputs(reused);
   if (todo.length === 0) return facts;
-  const recorded = (outputs: readonly TenantOutput[]) => {
+  const recorded = (outputs: readonly StagedTenantOutput[]) => {
     for (const output of outputs) {
-      const unit = output.files.find((f) => f.unit)?.unit ?? '';
-      const { files, ...rest } = output;
-      cache.record(unit, inputs.get(unit) ?? '', files.map((f) => f.path), rest);
+      const { files, staged, ...rest } = output;
+      const paths: readonly { path: string; unit?: string }[] = staged ?? files;
+      const unit = paths.find((f) => f.unit)?.unit ?? '';
+      cache.record(unit, inputs.get(unit) ?? '', paths.map((f) => f.path), rest);
     }
     onOutputs(outputs);
   };
-  const synthesized = synthesizer.synthesize({ ...config, tenants: todo.map((i) => config.tenants[i]) }, prefix, recorded);
+  const synthesized = synthesizer.synthesize({ ...config, tenants: todo.map((i) => config.tenants[i]) }, prefix, recorded, stage);
   todo.forEach((index, k) => (facts[index] = synthesized[k]));
   return facts;
 }

@@ -4,8 +4,13 @@
  * Files are staged as they are synthesized into a sibling folder (`.dist-next-<pid>-<n>`), each
  * compared with the file already in `dist/`: an unchanged file is not written at all. Only after
  * every tenant synthesized and every check passed (secret material, duplicate paths, the removal
- * guard) does `commit()` move the staged files into `dist/` one by one (rename replaces a file
- * atomically) and delete the files that are gone.
+ * guard) does `commit()` move the staged files into `dist/` (rename replaces a file atomically) and
+ * delete the files that are gone. A folder `dist/` does not have yet (a new tenant, or every folder
+ * of a first synth) is moved with one rename of its staged folder, not file by file.
+ *
+ * Worker threads stage their tenants' files themselves (`stageFile` into the `StageTarget`) and
+ * hand the writer only paths and statuses (`addStaged`): no file content passes through, or stays
+ * in, the thread that holds the index.
  *
  * Why not swap whole trees: Node has no atomic directory exchange (renameat2 RENAME_EXCHANGE), so a
  * swap by two renames leaves `dist/` missing for an instant, and a process killed there leaves no
@@ -30,6 +35,53 @@ export interface OutputSink {
    * they are, without being read. Only a sink that writes a folder supports it.
    */
   keep?(files: readonly { readonly path: string; readonly unit?: string }[]): void;
+  /** Where another thread may stage files itself (then it hands them over with `addStaged`). */
+  readonly stageTarget?: StageTarget;
+  /** Files another thread staged into `stageTarget` with `stageFile`: paths and statuses only. */
+  addStaged?(files: readonly StagedFile[]): void;
+}
+
+/** The output folder and the staging folder beside it, as `stageFile` needs them. */
+export interface StageTarget {
+  /** The output folder, absolute. */
+  readonly dist: string;
+  /** The staging folder, absolute. */
+  readonly staging: string;
+  /** True when `dist/` held no file when the writer opened it: nothing to compare with. */
+  readonly distEmpty: boolean;
+}
+
+/** A file staged by `stageFile`: its path, tenant folder, and whether it differs from `dist/`. */
+export interface StagedFile {
+  readonly path: string;
+  readonly unit?: string;
+  readonly status: FileStatus;
+}
+
+/**
+ * Compares `file` with the same path in `dist/` and writes it into the staging folder when it is
+ * new or differs (an unchanged file is not written). `inDist`: whether `dist/` holds the path, when
+ * known (else it is read to find out). `madeDirs` remembers the staging folders already created.
+ */
+export function stageFile(target: StageTarget, file: OutputFile, madeDirs: Set<string>, inDist?: boolean): FileStatus {
+  let status: FileStatus = 'added';
+  if (inDist ?? !target.distEmpty) {
+    try {
+      status = fs.readFileSync(path.join(target.dist, file.path), 'utf8') === file.content ? 'same' : 'changed';
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  if (status === 'same') return status;
+  const staged = path.join(target.staging, file.path);
+  // One mkdir per directory, not per file: thousands of tenants write tens of thousands of files.
+  const dir = path.dirname(staged);
+  if (!madeDirs.has(dir)) {
+    fs.mkdirSync(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  fs.writeFileSync(staged, file.content);
+  return status;
 }
 
 /** Tenant folders added, changed, removed and unchanged by a write. */
@@ -98,6 +150,7 @@ export class StagedWriter implements OutputSink {
 
   private readonly staging: string;
   private readonly previous: Set<string>;
+  public readonly stageTarget: StageTarget;
   private readonly next = new Map<string, { unit?: string; status: FileStatus }>();
   private readonly madeDirs = new Set<string>();
   private released = false;
@@ -109,18 +162,22 @@ export class StagedWriter implements OutputSink {
   ) {
     this.previous = new Set(listTree(absolute));
     this.staging = path.join(path.dirname(absolute), `.${path.basename(absolute)}-next-${process.pid}-${Date.now().toString(36)}`);
+    this.stageTarget = { dist: absolute, staging: this.staging, distEmpty: this.previous.size === 0 };
   }
 
   /** Stages the files that differ from `dist/`; throws on a path given twice. */
   public add(files: readonly OutputFile[]): void {
     for (const file of files) {
       if (this.next.has(file.path)) throw new DuplicatePathError(file.path);
-      let status: FileStatus = 'added';
-      if (this.previous.has(file.path)) {
-        status = fs.readFileSync(path.join(this.absolute, file.path), 'utf8') === file.content ? 'same' : 'changed';
-      }
-      if (status !== 'same') this.writeStaged(file);
+      const status = stageFile(this.stageTarget, file, this.madeDirs, this.previous.has(file.path));
       this.next.set(file.path, { unit: file.unit, status });
+    }
+  }
+
+  public addStaged(files: readonly StagedFile[]): void {
+    for (const file of files) {
+      if (this.next.has(file.path)) throw new DuplicatePathError(file.path);
+      this.next.set(file.path, { unit: file.unit, status: file.status });
     }
   }
 
@@ -166,17 +223,6 @@ export class StagedWriter implements OutputSink {
     }
   }
 
-  private writeStaged(file: OutputFile): void {
-    const target = path.join(this.staging, file.path);
-    // One mkdir per directory, not per file: thousands of tenants write tens of thousands of files.
-    const dir = path.dirname(target);
-    if (!this.madeDirs.has(dir)) {
-      fs.mkdirSync(dir, { recursive: true });
-      this.madeDirs.add(dir);
-    }
-    fs.writeFileSync(target, file.content);
-  }
-
   private compare(): WriteResult {
     // A missing or emptied dist/ (deleted by hand, wiped by a tool) must not hide a removal:
     // then the tenants are those Git has committed.
@@ -209,8 +255,25 @@ export class StagedWriter implements OutputSink {
     const total = moves.length + deletions.length;
     let applied = 0;
     try {
-      const made = new Set<string>();
+      // A staged file whose folder dist/ lacks goes with that folder: one rename of the shallowest
+      // such folder moves all its files (they are all new, so all staged). The others one by one.
+      const oldDirs = new Set<string>();
+      for (const file of this.previous) {
+        for (let dir = path.posix.dirname(file); dir !== '.' && !oldDirs.has(dir); dir = path.posix.dirname(dir)) oldDirs.add(dir);
+      }
+      const folders = new Map<string, string[]>();
+      const single: string[] = [];
       for (const file of moves) {
+        const folder = newFolderOf(file, oldDirs);
+        if (folder === undefined) single.push(file);
+        else {
+          const list = folders.get(folder);
+          if (list) list.push(file);
+          else folders.set(folder, [file]);
+        }
+      }
+      const made = new Set<string>();
+      const moveFile = (file: string) => {
         const target = path.join(this.absolute, file);
         const dir = path.dirname(target);
         if (!made.has(dir)) {
@@ -219,7 +282,23 @@ export class StagedWriter implements OutputSink {
         }
         fs.renameSync(path.join(this.staging, file), target);
         if (++applied === 1) checkpoint('applying');
+      };
+      if (folders.size > 0) fs.mkdirSync(this.absolute, { recursive: true });
+      for (const [folder, files] of folders) {
+        try {
+          // Replaces an empty folder of the same name, which dist/ may hold (no file in it).
+          fs.renameSync(path.join(this.staging, folder), path.join(this.absolute, folder));
+        } catch (error) {
+          // A folder that holds only empty folders: move its files one by one instead.
+          if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+          files.forEach(moveFile);
+          continue;
+        }
+        const first = applied === 0;
+        applied += files.length;
+        if (first) checkpoint('applying');
       }
+      single.forEach(moveFile);
       const emptied = new Set<string>();
       for (const file of deletions) {
         fs.unlinkSync(path.join(this.absolute, file));
@@ -238,6 +317,15 @@ export class StagedWriter implements OutputSink {
       throw new OutputApplyError(this.outDir, applied, total, error as Error);
     }
   }
+}
+
+/** The shallowest folder of `file` (a `/`-separated path) that holds no file of `dist/`, if any. */
+function newFolderOf(file: string, oldDirs: ReadonlySet<string>): string | undefined {
+  for (let end = file.indexOf('/'); end !== -1; end = file.indexOf('/', end + 1)) {
+    const dir = file.slice(0, end);
+    if (!oldDirs.has(dir)) return dir;
+  }
+  return undefined;
 }
 
 /**

@@ -59,7 +59,8 @@ export class SynthCache {
     return new SynthCache(file, absolute, code, units);
   }
 
-  private readonly next: Record<string, { input: string; files: string[]; facts: TenantFacts }> = {};
+  /** Per tenant of this run; `stats` when the files were stat'ed already (a reused tenant's, unchanged). */
+  private readonly next: Record<string, { input: string; files: string[]; facts: TenantFacts; stats?: CachedUnit['files'] }> = {};
 
   private constructor(
     private readonly file: string,
@@ -87,7 +88,7 @@ export class SynthCache {
       if (!stat.isFile() || stat.size !== size || stat.mtimeMs !== mtimeMs) return undefined;
     }
     const files = cached.files.map(([file]) => file);
-    this.next[unit] = { input, files, facts: cached.facts };
+    this.next[unit] = { input, files, facts: cached.facts, stats: cached.files };
     return { facts: cached.facts, files };
   }
 
@@ -103,7 +104,8 @@ export class SynthCache {
       units[unit] = {
         input: entry.input,
         facts: entry.facts,
-        files: entry.files.map((file) => {
+        // A reused tenant's files were stat'ed by reusable() and not written since: not again.
+        files: entry.stats ?? entry.files.map((file) => {
           const stat = fs.statSync(path.join(this.outDir, file));
           return [file, stat.size, stat.mtimeMs] as const;
         }),

@@ -2,6 +2,9 @@
  * Synthesis on several cores: tenant charts are independent (one cdk8s App each), so worker
  * threads synthesize disjoint sets of tenants with `synthesizeTenantOutput`, and the main thread
  * puts them together exactly as `synthesizeClusters` does. Same files, same bytes, same first error.
+ * Writing into `dist/`, the workers also stage their tenants' files (compare with `dist/`, write
+ * what differs into the staging folder) and answer with paths and statuses only, so writing is
+ * spread over the workers and the main thread never holds a tenant's file contents.
  *
  * The synth command stays synchronous: the main thread blocks in `Atomics.wait` until a worker
  * signals that its answer is on its port, then takes it with `receiveMessageOnPort`.
@@ -15,7 +18,8 @@ import { OutputLimitError } from '../config/errors';
 import type { ClusterConfig } from '../model/resolve';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
-import type { TenantSynthesizer } from './engine';
+import type { StagedTenantOutput, TenantSynthesizer } from './engine';
+import type { StagedFile, StageTarget } from './staged-writer';
 import type { TenantOutput } from './tenant-output';
 
 /** The worker bundle next to the synth bundle (scripts/build.mjs writes both into build/). */
@@ -30,6 +34,11 @@ export interface SynthTask {
   /** `<cluster>/` in a multi-cluster repository, else empty. */
   readonly prefix: string;
   readonly tenants: readonly { readonly index: number; readonly tenant: TenantConfig }[];
+  /**
+   * Where the worker stages the tenants' files itself (`stageFile`): it then answers with their
+   * paths and statuses, not their contents. Without it (diff, tests) it answers with the files.
+   */
+  readonly stage?: StageTarget;
 }
 
 /**
@@ -37,7 +46,7 @@ export interface SynthTask {
  * last message), or the first tenant (by position) that failed, which is its last message.
  */
 export type SynthAnswer =
-  | { readonly outputs: { readonly index: number; readonly output: TenantOutput }[]; readonly done: boolean }
+  | { readonly outputs: { readonly index: number; readonly output: TenantOutput; readonly staged?: StagedFile[] }[]; readonly done: boolean }
   | { readonly error: { readonly index: number; readonly message: string; readonly stack?: string; readonly limit?: boolean } };
 
 export interface WorkerData {
@@ -125,12 +134,12 @@ export class SynthWorkers implements TenantSynthesizer {
    * `onOutputs` gets each batch as it arrives (in no particular order), e.g. to stage its files
    * while the workers go on. If it throws, synthesis stops with that error.
    */
-  public synthesize(config: ClusterConfig, prefix: string, onOutputs: (outputs: readonly TenantOutput[]) => void): TenantOutput[] {
+  public synthesize(config: ClusterConfig, prefix: string, onOutputs: (outputs: readonly StagedTenantOutput[]) => void, stage?: StageTarget): TenantOutput[] {
     const n = this.workers.length;
     const tenants: readonly TenantConfig[] = config.tenants;
     // Round-robin, so neighbours (often similar in size) spread over all workers.
     this.workers.forEach(({ port }, w) => {
-      const task: SynthTask = { platform: config.platform, prefix, tenants: tenants.flatMap((tenant, index) => (index % n === w ? [{ index, tenant }] : [])) };
+      const task: SynthTask = { platform: config.platform, prefix, stage, tenants: tenants.flatMap((tenant, index) => (index % n === w ? [{ index, tenant }] : [])) };
       port.postMessage(task);
     });
     const outputs: TenantOutput[] = new Array(tenants.length);
@@ -149,7 +158,7 @@ export class SynthWorkers implements TenantSynthesizer {
             for (const { index, output } of answer.outputs) outputs[index] = { ...output, files: [] };
             if (answer.done) pending.delete(port);
             // Nothing is handed on once a tenant has failed: the synth fails anyway.
-            if (!firstError) onOutputs(answer.outputs.map((o) => o.output));
+            if (!firstError) onOutputs(answer.outputs.map((o) => (o.staged ? { ...o.output, staged: o.staged } : o.output)));
           }
         }
       }

@@ -11,6 +11,7 @@ import { loadConfig } from '../../lib/config/load';
 import type { LoadedConfig } from '../../lib/model/resolve';
 import type { TenantConfig } from '../../lib/model/resolve';
 import { OutputFile, synthesize, synthesizeClusters, synthesizeToDirectory } from '../../lib/synth/engine';
+import { StagedWriter } from '../../lib/synth/staged-writer';
 import { SynthWorkers } from '../../lib/synth/workers';
 import { RemovalRefusedError } from '../../lib/synth/engine';
 import { buildWorker, fileMap, readTreeMap, tempDir } from './support';
@@ -120,6 +121,37 @@ describe('synthesizeToDirectory with workers (files staged while they go on)', (
       expect(readTreeMap(out)).toEqual(fileMap(synthesize(config)));
       expect(noStaging(out)).toEqual([]);
     } finally {
+      workers.close();
+    }
+  });
+
+  test('over an existing output, workers stage only what differs and the main thread receives paths, no contents', () => {
+    const out = path.join(dir, 'dist-update');
+    const workers = SynthWorkers.start(2, TENANTS, { workerFile, batch: 4 })!;
+    const add = jest.spyOn(StagedWriter.prototype, 'add');
+    try {
+      synthesizeToDirectory([config], out, { synthesizer: workers });
+      // t000003 is new again, t000005 was edited by hand, the others are as synthesized.
+      fs.rmSync(path.join(out, 't000003'), { recursive: true });
+      const edited = path.join(out, 't000005', 'namespace-t000005.yaml');
+      fs.writeFileSync(edited, 'edited');
+      const untouched = path.join(out, 't000007', 'namespace-t000007.yaml');
+      fs.utimesSync(untouched, new Date(0), new Date(0));
+      add.mockClear();
+      const { result } = synthesizeToDirectory([config], out, { synthesizer: workers });
+      expect(result.added).toEqual(['t000003']);
+      expect(result.changed).toEqual(['t000005']);
+      expect(result.unchanged).toHaveLength(TENANTS - 2);
+      expect(readTreeMap(out)).toEqual(fileMap(synthesize(config)));
+      // An unchanged file is not written again.
+      expect(fs.statSync(untouched).mtimeMs).toBe(0);
+      // Only the cluster-level files (delivery objects, summary) reach the main thread's writer with contents.
+      const handed = add.mock.calls.flatMap(([files]) => files.map((f) => f.path));
+      expect(handed).toContain('README.md');
+      expect(handed.filter((file) => /^(ci\/)?t\d{6}\//.test(file))).toEqual([]);
+      expect(noStaging(out)).toEqual([]);
+    } finally {
+      add.mockRestore();
       workers.close();
     }
   });

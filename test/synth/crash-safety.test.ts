@@ -40,6 +40,30 @@ describe.each(['locked', 'staged', 'applying', 'applied'])('killed at step %s', 
   });
 });
 
+// A first synth (no dist/ yet) moves whole folders into dist/, one rename each, staged by worker
+// threads with --jobs 2: killed between two folder renames, the next run still completes it.
+describe.each([
+  ['applying', []],
+  ['applying', ['--jobs', '2']],
+  ['applied', ['--jobs', '2']],
+])('a first synth killed at step %s (%j)', (step, args) => {
+  test('the next run removes the leftovers and writes the whole output', async () => {
+    const ws = workspace();
+    await killSynthAt(ws.dir, step, args);
+    // Killed after the first folder moved: part of the output is there, and nothing else.
+    expect(fs.readdirSync(ws.dist).length).toBeGreaterThan(0);
+    expect(entries(ws.dir).filter((name) => name !== '.dist.lock')).toEqual(expect.arrayContaining(['config', 'dist']));
+
+    const again = synthProcess(ws.dir, args);
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(0);
+    expect(entries(ws.dir)).toEqual(['config', 'dist']);
+    const fresh = workspace();
+    expect(synthProcess(fresh.dir).status).toBe(0);
+    expect(treeHash(ws.dist)).toBe(treeHash(fresh.dist));
+  });
+});
+
 test('a second synth waits for the first one’s lock, then writes', async () => {
   const ws = changedWorkspace();
   const first = spawn(process.execPath, [RUN, 'synth'], { cwd: ws.dir, env: { ...process.env, CI: 'true', TENANT_RUNNERS_PAUSE_AT: 'staged' } });
