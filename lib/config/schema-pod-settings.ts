@@ -87,7 +87,7 @@ export const RESERVED_ANNOTATION_PREFIXES = ['checksum/'] as const;
 /** Why a pod label or annotation key is refused, or undefined. */
 export function reservedMetadataKey(key: string, kind: 'label' | 'annotation'): string | undefined {
   if (SELECTOR_LABEL_KEYS.includes(key)) {
-    return `'${key}' is set by tenant-runners on every manager and job pod, and the NetworkPolicies, the workload selector and the PodMonitor select pods by it; it cannot be set or overridden`;
+    return `'${key}' is a label tenant-runners sets itself (${SELECTOR_LABEL_KEYS.join(', ')}); the NetworkPolicies, the workload selector and the PodMonitor select the manager and job pods by these, so they cannot be set or overridden`;
   }
   if (key.startsWith(PROJECT_KEY_PREFIX)) return `keys under ${PROJECT_KEY_PREFIX} are reserved for tenant-runners (pod selection); use a prefix of your own`;
   if (kind === 'annotation') {
