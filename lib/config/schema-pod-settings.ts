@@ -403,7 +403,7 @@ export function jobVolumesSchema(p: PodSettingsPrimitives) {
   const items = z.record(p.secretKey, relativePath).optional();
   const emptyDir = z.strictObject({
     ...common,
-    medium: z.enum(['', 'Memory']).default('').describe('"" (node disk) or Memory (tmpfs, counted against the container\'s memory limit)'),
+    medium: z.literal('Memory').optional().describe('Memory for a tmpfs (counted against the container\'s memory limit); unset means the node\'s disk'),
     sizeLimit: p.quantity.optional().describe('Size limit, a Kubernetes quantity such as 1Gi (the pod is evicted beyond it)'),
   });
   const configMap = z.strictObject({

@@ -165,7 +165,7 @@ export function jobVolumesConfig(volumes: JobVolumes | undefined): VolumesConfig
   return {
     secret: volumes.secret.map((v) => ({ ...mount(v), read_only: v.readOnly, items: v.items && { ...v.items } })),
     config_map: volumes.configMap.map((v) => ({ ...mount(v), read_only: v.readOnly, items: v.items && { ...v.items } })),
-    empty_dir: volumes.emptyDir.map((v) => ({ ...mount(v), medium: v.medium || undefined, size_limit: v.sizeLimit })),
+    empty_dir: volumes.emptyDir.map((v) => ({ ...mount(v), medium: v.medium, size_limit: v.sizeLimit })),
     pvc: volumes.pvc.map((v) => ({ ...mount(v), read_only: v.readOnly })),
     csi: volumes.csi.map((v) => ({ ...mount(v), driver: v.driver, fs_type: v.fsType, read_only: v.readOnly, volume_attributes: v.volumeAttributes && { ...v.volumeAttributes } })),
   };

@@ -66,7 +66,8 @@ export interface ConfigMapVolumeConfig extends VolumeMountConfig {
 }
 
 export interface EmptyDirVolumeConfig extends VolumeMountConfig {
-  medium?: '' | 'Memory';
+  /** Unset: the node's disk. */
+  medium?: 'Memory';
   size_limit?: string;
 }
 
