@@ -28,6 +28,7 @@ export const CONFIG_DIRS: Record<string, string> = {
   'fixture kaniko-s3': path.join(VALID_FIXTURES, 'kaniko-s3'),
   'fixture external-secrets': path.join(VALID_FIXTURES, 'external-secrets'),
   'fixture pod-settings': path.join(VALID_FIXTURES, 'pod-settings'),
+  'fixture pod-settings shared namespace': path.join(VALID_FIXTURES, 'pod-settings-shared'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();
