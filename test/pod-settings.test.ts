@@ -281,25 +281,25 @@ describe('the schema and rules on their own', () => {
 
 describe('the pod-settings fixture in the shared namespace', () => {
   const tenants = synthesizeDir(path.join(VALID_FIXTURES, 'pod-settings-shared'));
-  const red = tenants.find((t) => t.tenant.name === 'red')!;
-  const { template, toml } = parts(red);
+  const alpha = tenants.find((t) => t.tenant.name === 'alpha')!;
+  const { template, toml } = parts(alpha);
 
   test('the tenant keeps its quota-scoping PriorityClass, and its pod selectors match only its own pods', () => {
-    expect(template.spec.priorityClassName).toBe('red-gitlab-runner');
-    expect(toml.runners[0].kubernetes.priority_class_name).toBe('red-gitlab-runner');
+    expect(template.spec.priorityClassName).toBe('alpha-gitlab-runner');
+    expect(toml.runners[0].kubernetes.priority_class_name).toBe('alpha-gitlab-runner');
     const term = template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
     expect(term.namespaces).toEqual(['gitlab-runners']);
-    expect(term.labelSelector.matchLabels[TENANT_LABEL]).toBe('red');
+    expect(term.labelSelector.matchLabels[TENANT_LABEL]).toBe('alpha');
     const jobTerm = toml.runners[0].kubernetes.affinity.pod_anti_affinity.preferred_during_scheduling_ignored_during_execution[0].pod_affinity_term;
-    expect(jobTerm.label_selector.match_labels).toEqual({ 'tenant-runners.io/role': 'job', [TENANT_LABEL]: 'red' });
+    expect(jobTerm.label_selector.match_labels).toEqual({ 'tenant-runners.io/role': 'job', [TENANT_LABEL]: 'alpha' });
     // Another tenant's job pods in the same namespace are never matched.
-    const blue = parts(tenants.find((t) => t.tenant.name === 'blue')!);
-    expect(matches(jobTerm.label_selector.match_labels, blue.toml.runners[0].kubernetes.pod_labels)).toBe(false);
+    const bravo = parts(tenants.find((t) => t.tenant.name === 'bravo')!);
+    expect(matches(jobTerm.label_selector.match_labels, bravo.toml.runners[0].kubernetes.pod_labels)).toBe(false);
   });
 
   test('every object a tenant names in the shared namespace carries its prefix', () => {
-    const named = [...podSettingsSecrets(red.tenant), ...red.tenant.runners.flatMap((r) => [...r.volumes.configMap, ...r.volumes.pvc].map((v) => v.name))];
+    const named = [...podSettingsSecrets(alpha.tenant), ...alpha.tenant.runners.flatMap((r) => [...r.volumes.configMap, ...r.volumes.pvc].map((v) => v.name))];
     expect(named.length).toBeGreaterThanOrEqual(5);
-    for (const name of named) expect(name.startsWith('red-')).toBe(true);
+    for (const name of named) expect(name.startsWith('alpha-')).toBe(true);
   });
 });
