@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
 import { requiredSecrets } from '../lib/model/secrets';
+import { podSettingsSecrets } from '../lib/model/pod-settings';
 import { secretMaterialIn } from '../lib/synth/engine';
 import { RUNNER_ROLE_RULES } from '../lib/constructs/tenant-runner';
 import { METRICS_PORT } from '../lib/constructs/tenant-isolation';
@@ -123,8 +124,15 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
   });
 
   describe('Secrets', () => {
-    const uses = secretUses(objects);
+    // Secrets the tenant's pod settings name are its own (docs/pod-settings.md): never the runner's.
+    const tenantOwned = new Set(podSettingsSecrets(tenant));
+    const uses = secretUses(objects).filter((use) => !tenantOwned.has(use.secret));
     const externalSecrets = ofKind(objects, 'ExternalSecret');
+
+    test('the tenant\'s own Secrets (pod settings, job volumes) are never the runner token or S3 key Secret', () => {
+      expect(tenantOwned.has(tenant.tokenSecretName)).toBe(false);
+      if (tenant.cache.s3.auth.type === 'staticKeys') expect(tenantOwned.has(tenant.cache.s3.auth.secretName)).toBe(false);
+    });
 
     test('every Secret read is produced by an ExternalSecret with exactly the keys read (externalSecret), or documented for the platform team (existing)', () => {
       expect(uses.length).toBeGreaterThanOrEqual(tenant.runners.length + 1);
@@ -212,7 +220,8 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
       expect(k.allow_privilege_escalation).toBe(false);
       expect(k.automount_service_account_token).toBe(false);
       expect(k.service_account).toBe(names.jobServiceAccount);
-      expect(k.pod_labels).toEqual({ 'tenant-runners.io/tenant': tenant.name, 'tenant-runners.io/role': 'job', 'tenant-runners.io/runner': runner.name });
+      // The tenant's own job labels (pods.jobs.labels) never replace the selector labels.
+      expect(k.pod_labels).toEqual({ ...tenant.pods.jobs.labels, 'tenant-runners.io/tenant': tenant.name, 'tenant-runners.io/role': 'job', 'tenant-runners.io/runner': runner.name });
     }
     const jobSa = find(objects, 'ServiceAccount', names.jobServiceAccount);
     expect(jobSa.automountServiceAccountToken).toBe(false);

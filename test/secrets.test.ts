@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { findCredential, scanForCredentials } from '../lib/guards/credentials';
 import { secretSetupCommands } from '../lib/render/secret-commands';
+import { podSettingsSecrets } from '../lib/model/pod-settings';
 import { ManifestObject, secretMaterialIn, synthesizeTenant, toYaml } from '../lib/synth/engine';
 import { producedSecrets, secretMismatches, secretUses } from './support/secrets';
 import { runSecretCommands } from './support/run-secret-commands';
@@ -206,7 +207,9 @@ const KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((file) => fs
 describe.each(allTenants())('setup commands for %s (npm run secrets)', (label, { tenant, objects, config, layout }) => {
   const cluster = config.cluster !== undefined ? { cluster: config.cluster } : {};
   const lines = secretSetupCommands(tenant, config.platform.registry.host, layout.names.kanikoPushSecret, { manager: layout.managerNamespace, jobs: layout.jobNamespace }, cluster);
-  const read = [...new Set(secretUses(objects).map((u) => `${u.secret}/${u.key}`))].sort();
+  // Secrets the tenant's pod settings name are its own (docs/pod-settings.md): not set up by these commands.
+  const tenantOwned = new Set(podSettingsSecrets(tenant));
+  const read = [...new Set(secretUses(objects).filter((u) => !tenantOwned.has(u.secret)).map((u) => `${u.secret}/${u.key}`))].sort();
 
   if (tenant.secrets.source === 'existing') {
     const prefix = `${config.cluster !== undefined ? `${config.cluster.toUpperCase().replace(/-/g, '_')}__` : ''}${tenant.name.toUpperCase().replace(/-/g, '_')}__`;

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { RegistrationSchema } from './schema-registration';
+import { allowedCsiDrivers, jobVolumesSchema, podSettingsSchema, PodSettingsPrimitives } from './schema-pod-settings';
 
 // ---------------------------------------------------------------------------------------------
 // Primitive rules. Messages say the rule, so an error line is enough to fix the input.
@@ -153,6 +154,9 @@ export const secretKey = z
   .max(253, { message: 'must be at most 253 characters' })
   .regex(/^[-._a-zA-Z0-9]+$/, { message: 'must be a Secret key: letters, digits, -, _ and . (no spaces or newlines)' });
 
+/** The primitives the pod settings (schema-pod-settings.ts) build on. */
+const podPrimitives: PodSettingsPrimitives = { labelKey, labelValue, quantity, secretKey, envName };
+
 // ---------------------------------------------------------------------------------------------
 // Resources
 // ---------------------------------------------------------------------------------------------
@@ -245,6 +249,7 @@ export const RunnerSchema = z
       .prefault({})
       .describe('Job pod container resources: build, helper and each service container'),
     registration: RegistrationSchema.optional().describe('Where npm run runners creates this runner in GitLab (group, project or instance) and with which tags; read by that command only, never synthesized (docs/runner-registration.md)'),
+    volumes: jobVolumesSchema(podPrimitives).describe('Extra volumes of this runner\'s job pods (config.toml [runners.kubernetes.volumes]); hostPath and nfs are refused (docs/pod-settings.md)'),
   });
 
 const taint = z.strictObject({
@@ -421,6 +426,7 @@ export const TenantSchema = z.strictObject({
     })
     .prefault({})
     .describe('Network egress of job pods beyond GitLab, the registry and S3'),
+  pods: podSettingsSchema(podPrimitives).describe('Annotations, labels, hostAliases, priority, affinity and environment of the manager and job pods (docs/pod-settings.md); set platform-wide values in defaults.pods of platform.yaml'),
   quota: z
     .strictObject({
       servicesPerJob: z.number().int().min(0).max(10).default(1).describe('Service containers budgeted per job in the ResourceQuota'),
@@ -517,6 +523,7 @@ export const PlatformSchema = z.strictObject({
       logLevel: z.enum(['debug', 'info', 'warn', 'error', 'fatal', 'panic']).default('info').describe('gitlab-runner log_level'),
       logFormat: z.enum(['runner', 'text', 'json']).default('json').describe('gitlab-runner log_format'),
       resources: containerResources(DEFAULT_MANAGER_RESOURCES).describe('Runner manager container resources'),
+      allowedCsiDrivers: allowedCsiDrivers.describe('CSI drivers whose inline (ephemeral) volumes tenants may mount into job pods (runners[].volumes.csi); empty refuses every csi volume. List only drivers meant for inline use whose volumeAttributes cannot reach other tenants\' data'),
     })
     .prefault({})
     .describe('The runner manager and the job pods of every tenant'),

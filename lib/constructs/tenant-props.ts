@@ -123,6 +123,7 @@ export function tenantRunnerProps(
     podMonitorLabels: monitoring.podMonitorLabels,
     scrapeInterval: monitoring.scrapeInterval,
     delivery,
+    podSettings: tenant.pods,
   };
 }
 

@@ -16,6 +16,7 @@ import { RunnerGlobalConfig } from '../runner-config/model';
 import { renderRunnerConfig } from '../runner-config/render';
 import { runnerSection } from '../runner-config/runner-section';
 import { METRICS_PORT, TenantIsolation } from './tenant-isolation';
+import { jobPodConfig, jobVolumesConfig, managerPodParts, NO_POD_SETTINGS, PodSettings } from './pod-settings';
 
 export { KANIKO_CAPABILITIES } from '../runner-config/runner-section';
 
@@ -176,6 +177,14 @@ export interface TenantRunnerProps {
    * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/
    */
   readonly delivery?: DeliveryPolicy;
+  /**
+   * Annotations, labels, host aliases, pull Secrets, priority, affinity and extra environment of
+   * the manager pod, and what job pods get through config.toml (validated by the loader).
+   *
+   * @default - none
+   * @see https://docs.gitlab.com/runner/executors/kubernetes/#configuration-settings
+   */
+  readonly podSettings?: PodSettings;
 }
 
 /**
@@ -229,6 +238,8 @@ export class TenantRunner extends Construct {
         priorityClassName: isolation.priorityClassName,
         jobEnvironment: cache.jobEnvironment,
         secretVolumes: cache.jobSecretVolumes,
+        jobPod: jobPodConfig(tenantName, (props.podSettings ?? NO_POD_SETTINGS).jobs),
+        extraVolumes: jobVolumesConfig(runner.volumes),
         cache: cache.runnerCache(runner.name),
       })),
     };
@@ -305,6 +316,7 @@ export class TenantRunner extends Construct {
   private podTemplate(props: TenantRunnerProps, resolved: { tokenSecretName: string; shutdownTimeoutSeconds: number }): k8s.PodTemplateSpec {
     const { tenantName, isolation, cache, secrets } = props;
     const { names } = isolation;
+    const pod = managerPodParts(tenantName, (props.podSettings ?? NO_POD_SETTINGS).manager);
     const metricsProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
       // The metrics endpoint answers while the process is healthy, whether or not GitLab is
       // reachable, so a GitLab outage never restarts every runner.
@@ -316,12 +328,15 @@ export class TenantRunner extends Construct {
 
     return {
       metadata: {
-        labels: managerPodLabels(tenantName),
-        annotations: { 'checksum/config': createHash('sha256').update(this.configToml).digest('hex'), ...secrets.podAnnotations },
+        // The project's labels and annotations last: selectors and rollouts rely on them.
+        labels: { ...pod.labels, ...managerPodLabels(tenantName) },
+        annotations: { ...pod.annotations, 'checksum/config': createHash('sha256').update(this.configToml).digest('hex'), ...secrets.podAnnotations },
       },
       spec: {
         serviceAccountName: names.managerServiceAccount,
-        priorityClassName: isolation.priorityClassName,
+        ...pod.spec,
+        // In the shared namespace the tenant's PriorityClass scopes its quota (a user one is refused).
+        priorityClassName: isolation.priorityClassName ?? pod.spec.priorityClassName,
         // The manager is the one pod that needs an API token (to create job pods).
         automountServiceAccountToken: true,
         nodeSelector: isolation.scheduling.nodeSelector,
@@ -347,7 +362,9 @@ export class TenantRunner extends Construct {
               valueFrom: { secretKeyRef: { name: resolved.tokenSecretName, key: runnerTokenKey(runner) } },
             })),
             ...cache.managerEnv,
+            ...pod.env,
           ],
+          envFrom: pod.envFrom,
           ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
           resources: resourceRequirements(props.managerResources),
           securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,

@@ -5,6 +5,7 @@
  * (https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnerscache-section).
  * The rendered file is validated against reference/gitlab-runner-config.schema.json in tests.
  */
+import type { AffinityConfig, HostAliasConfig, VolumesConfig } from './pod-model';
 
 export interface RunnerGlobalConfig {
   concurrent: number;
@@ -88,17 +89,15 @@ export interface KubernetesConfig {
   build_container_security_context: SecurityContextConfig;
   helper_container_security_context: SecurityContextConfig;
   service_container_security_context: SecurityContextConfig;
-  volumes?: { secret?: SecretVolumeConfig[] };
+  pod_annotations?: Record<string, string>;
+  host_aliases?: HostAliasConfig[];
+  affinity?: AffinityConfig;
+  volumes?: VolumesConfig;
   /** docker-registry Secrets (in `namespace`) job pods pull their images with. */
   image_pull_secrets?: string[];
 }
 
-export interface SecretVolumeConfig {
-  name: string;
-  mount_path: string;
-  read_only: boolean;
-  items?: Record<string, string>;
-}
+export type { SecretVolumeConfig } from './pod-model';
 
 export interface CacheConfig {
   Type: 's3';

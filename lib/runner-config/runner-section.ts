@@ -5,6 +5,7 @@
  * https://docs.gitlab.com/runner/executors/kubernetes/
  */
 import { CacheConfig, KubernetesConfig, RunnerConfig, SecretVolumeConfig, SecurityContextConfig } from './model';
+import { JobPodConfig, mergeVolumes, VolumesConfig } from './pod-model';
 
 /** Capabilities Kaniko needs to unpack and snapshot image filesystems as root, without privilege. */
 export const KANIKO_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'SETFCAP', 'KILL'];
@@ -60,6 +61,10 @@ export interface RunnerSectionContext {
   readonly jobEnvironment: readonly string[];
   /** Secret volumes of job pods. */
   readonly secretVolumes: readonly SecretVolumeConfig[];
+  /** The tenant's job pod settings (labels, annotations, host aliases, affinity, priority). */
+  readonly jobPod?: JobPodConfig;
+  /** The runner's own job volumes, after the project's. */
+  readonly extraVolumes?: VolumesConfig;
   /** `[runners.cache]` of this runner. */
   readonly cache: CacheConfig;
 }
@@ -120,9 +125,13 @@ export function runnerSection(runner: RunnerSectionSpec, context: RunnerSectionC
     node_selector_overwrite_allowed: '',
     node_tolerations: context.nodeTolerations,
     node_tolerations_overwrite_allowed: '',
-    pod_labels: context.podLabels,
+    // The project's labels last: the NetworkPolicies select job pods by them.
+    pod_labels: { ...context.jobPod?.pod_labels, ...context.podLabels },
+    pod_annotations: context.jobPod?.pod_annotations,
+    host_aliases: context.jobPod?.host_aliases,
+    affinity: context.jobPod?.affinity,
     image_pull_secrets: context.imagePullSecrets.length > 0 ? [...context.imagePullSecrets] : undefined,
-    priority_class_name: context.priorityClassName,
+    priority_class_name: context.priorityClassName ?? context.jobPod?.priority_class_name,
     pod_labels_overwrite_allowed: '',
     pod_annotations_overwrite_allowed: '',
     pod_security_context: { seccomp_profile: { type: 'RuntimeDefault' } },
@@ -133,7 +142,7 @@ export function runnerSection(runner: RunnerSectionSpec, context: RunnerSectionC
     // Service images (databases) often switch users at start-up, so they keep the runtime's
     // default capabilities, which baseline permits.
     service_container_security_context: noEscalation,
-    volumes: { secret: [...context.secretVolumes] },
+    volumes: mergeVolumes({ secret: [...context.secretVolumes] }, context.extraVolumes),
   };
   return {
     name: runner.name,

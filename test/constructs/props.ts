@@ -32,6 +32,7 @@ export const runner = (name: string, overrides: Partial<RunnerSpec> = {}): Runne
   allowedServices: [],
   environment: {},
   resources: { build: BUILD, helper: HELPER, service: SERVICE },
+  volumes: { emptyDir: [], configMap: [], secret: [], pvc: [], csi: [] },
   ...overrides,
 });
 

@@ -29,6 +29,8 @@ export const CONFIG_DIRS: Record<string, string> = {
   'fixture external-secrets': path.join(VALID_FIXTURES, 'external-secrets'),
   'fixture runner-registration': path.join(VALID_FIXTURES, 'runner-registration'),
   'fixture extra-objects': path.join(VALID_FIXTURES, 'extra-objects'),
+  'fixture pod-settings': path.join(VALID_FIXTURES, 'pod-settings'),
+  'fixture pod-settings shared namespace': path.join(VALID_FIXTURES, 'pod-settings-shared'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();
