@@ -10,6 +10,7 @@ import { problemAt, SourceFile } from './source';
 import { isSshUrl, namespaceOutsidePatterns } from '../model/delivery-namespaces';
 import { cidrWithin } from '../model/network';
 import { checkPlatformIsolation, checkTenantIsolation } from './isolation-rules';
+import { checkPlatformNetwork, checkTenantNetwork } from './network-rules';
 
 import type { Entry } from './entry';
 
@@ -141,6 +142,7 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
   });
 
   problems.push(...checkSecrets(t, source));
+  for (const problem of checkTenantNetwork(platform, t)) at(problem.path, problem.message);
 
   const seenRunner = new Map<string, number>();
   const seenKey = new Map<string, number>();
@@ -233,6 +235,7 @@ export function checkPlatform(platform: Platform): { path: PropertyKey[]; messag
     });
   }
   problems.push(...checkPlatformIsolation(platform));
+  problems.push(...checkPlatformNetwork(platform));
   return problems;
 }
 

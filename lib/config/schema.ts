@@ -8,6 +8,7 @@
  * on Kubernetes 1.28; docs/configuration.md, generated from these descriptions by `npm run docs`, lists them.
  */
 import { z } from 'zod';
+import { networkSchemas } from './schema-network';
 
 // ---------------------------------------------------------------------------------------------
 // Primitive rules. Messages say the rule, so an error line is enough to fix the input.
@@ -151,6 +152,9 @@ export const secretKey = z
   .string()
   .max(253, { message: 'must be at most 253 characters' })
   .regex(/^[-._a-zA-Z0-9]+$/, { message: 'must be a Secret key: letters, digits, -, _ and . (no spaces or newlines)' });
+
+/** Custom CA bundle and HTTP(S) proxy (schema-network.ts), built from the primitives above. */
+const network = networkSchemas({ cidr, port, labels, dnsLabel });
 
 // ---------------------------------------------------------------------------------------------
 // Resources
@@ -429,6 +433,8 @@ export const TenantSchema = z.strictObject({
     })
     .prefault({})
     .describe('The tenant\'s ResourceQuota, computed from concurrent and the largest job'),
+  caBundle: network.caBundle.optional().describe('Custom CA bundle of this tenant; replaces caBundle of platform.yaml (docs/enterprise-network.md)'),
+  proxy: network.proxy.optional().describe('HTTP(S) proxy of this tenant; replaces proxy of platform.yaml (docs/enterprise-network.md)'),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -654,6 +660,8 @@ export const PlatformSchema = z.strictObject({
     })
     .prefault({})
     .describe('Platform-wide rules for tenant names'),
+  caBundle: network.caBundle.optional().describe('Custom CA bundle (PEM, in an existing ConfigMap or Secret) trusted by every tenant\'s manager, jobs and cache registry; unset trusts the images\' public CAs only (docs/enterprise-network.md)'),
+  proxy: network.proxy.optional().describe('HTTP(S) proxy every tenant\'s manager, jobs and cache registry use; unset means direct egress (docs/enterprise-network.md)'),
   defaults: z
     .record(z.string(), z.unknown())
     .default({})

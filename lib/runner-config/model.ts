@@ -22,6 +22,8 @@ export interface RunnerConfig {
   url: string;
   /** `${RUNNER_TOKEN_…}`, expanded from the environment by gitlab-runner >= 18.10. */
   token: string;
+  /** CA bundle that verifies GitLab's certificate; the runner also hands it to jobs (CI_SERVER_TLS_CA_FILE). */
+  'tls-ca-file'?: string;
   executor: 'kubernetes';
   limit?: number;
   environment?: string[];
@@ -88,12 +90,20 @@ export interface KubernetesConfig {
   build_container_security_context: SecurityContextConfig;
   helper_container_security_context: SecurityContextConfig;
   service_container_security_context: SecurityContextConfig;
-  volumes?: { secret?: SecretVolumeConfig[] };
+  volumes?: { config_map?: ConfigMapVolumeConfig[]; secret?: SecretVolumeConfig[] };
   /** docker-registry Secrets (in `namespace`) job pods pull their images with. */
   image_pull_secrets?: string[];
 }
 
 export interface SecretVolumeConfig {
+  name: string;
+  mount_path: string;
+  read_only: boolean;
+  items?: Record<string, string>;
+}
+
+/** `[[runners.kubernetes.volumes.config_map]]`: a ConfigMap mounted into every job container. */
+export interface ConfigMapVolumeConfig {
   name: string;
   mount_path: string;
   read_only: boolean;
