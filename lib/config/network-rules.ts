@@ -10,6 +10,13 @@ import { cidrWithin, LINK_LOCAL_CIDRS } from '../model/network';
 import type { Platform } from './schema';
 
 type Problem = { path: PropertyKey[]; message: string };
+
+/**
+ * Job variables the runner sets from caBundle and proxy. A tenant's runner `environment` may not
+ * set them, with or without those settings: the proxy must come from `proxy`, so NO_PROXY and
+ * the NetworkPolicies match it.
+ */
+export const NETWORK_ENV = ['SSL_CERT_DIR', 'TENANT_RUNNERS_CA_FILE', 'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'] as const;
 type Proxy = NonNullable<Platform['proxy']>;
 
 function urlHostPort(url: string): { host: string; port: number } {
@@ -83,12 +90,25 @@ export function checkTenantNetwork(platform: Platform, t: TenantConfig): Problem
   const proxy = t.proxy ?? platform.proxy;
   const ns = proxy?.inCluster?.namespace;
   const own = new Set([t.layout.managerNamespace, t.layout.jobNamespace]);
-  if (ns && own.has(ns)) {
+  // The shared namespace as the platform's proxy namespace is reported once, at platform.yaml.
+  const reportedForPlatform = !t.proxy && t.layout.shared && ns === platform.architecture.sharedNamespace;
+  if (ns && own.has(ns) && !reportedForPlatform) {
     problems.push({
       path: t.proxy ? ['proxy', 'inCluster', 'namespace'] : ['name'],
       message: `'${ns}' is this tenant's own namespace${t.proxy ? '' : ' and proxy.inCluster.namespace of platform.yaml'}; the proxy must run in a namespace of its own, which the tenant's jobs cannot create pods in`,
     });
   }
+
+  t.runners.forEach((runner, i) => {
+    for (const name of Object.keys(runner.environment)) {
+      if ((NETWORK_ENV as readonly string[]).includes(name)) {
+        problems.push({
+          path: ['runners', i, 'environment', name],
+          message: `'${name}' is set by the runner from proxy and caBundle (platform.yaml or this tenant file); set those instead, so NO_PROXY, the mounted CA and the NetworkPolicies stay consistent`,
+        });
+      }
+    }
+  });
 
   const ca = t.caBundle ?? platform.caBundle;
   if (ca?.kind === 'Secret') {

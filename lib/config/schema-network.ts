@@ -27,8 +27,10 @@ export const CA_BUNDLE_PATH = `${CA_BUNDLE_DIR}/${CA_BUNDLE_FILE_NAME}`;
 const objectKey = z
   .string()
   .max(253, { message: 'must be at most 253 characters' })
-  .regex(/^[-._a-zA-Z0-9]+$/, { message: 'must be a ConfigMap/Secret key: letters, digits, -, _ and . (no /, spaces or newlines)' })
-  .refine((key) => key !== '.' && key !== '..' && !key.startsWith('..'), { message: "must not be '.', '..' or start with '..'" });
+  .superRefine((key, ctx) => {
+    if (!/^[-._a-zA-Z0-9]+$/.test(key)) ctx.addIssue({ code: 'custom', message: 'must be a ConfigMap/Secret key: letters, digits, -, _ and . (no /, spaces or newlines)' });
+    else if (key === '.' || key.startsWith('..')) ctx.addIssue({ code: 'custom', message: "must not be '.' or start with '..'" });
+  });
 
 const objectName = z
   .string()
