@@ -3,6 +3,7 @@
  * (env, volumes), the ServiceAccount annotations, config.toml's cache and job Secret sections,
  * and the ExternalSecrets; then the cross-check and the guard rail on planted mistakes.
  */
+import { tenantNetwork } from '../lib/model/enterprise-network';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -206,7 +207,10 @@ const KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((file) => fs
 describe.each(allTenants())('setup commands for %s (npm run secrets)', (label, { tenant, objects, config, layout }) => {
   const cluster = config.cluster !== undefined ? { cluster: config.cluster } : {};
   const lines = secretSetupCommands(tenant, config.platform.registry.host, layout.names.kanikoPushSecret, { manager: layout.managerNamespace, jobs: layout.jobNamespace }, cluster);
-  const read = [...new Set(secretUses(objects).map((u) => `${u.secret}/${u.key}`))].sort();
+  // A CA bundle of kind Secret is referenced, not created by these commands: it holds a public
+  // certificate, which the platform distributes (docs/enterprise-network.md).
+  const ca = tenantNetwork(config.platform, tenant, layout).caBundle;
+  const read = [...new Set(secretUses(objects).filter((u) => !(ca?.kind === 'Secret' && u.secret === ca.name)).map((u) => `${u.secret}/${u.key}`))].sort();
 
   if (tenant.secrets.source === 'existing') {
     const prefix = `${config.cluster !== undefined ? `${config.cluster.toUpperCase().replace(/-/g, '_')}__` : ''}${tenant.name.toUpperCase().replace(/-/g, '_')}__`;
