@@ -124,9 +124,11 @@ describe.each(tenants.map((t) => [t.tenant.name, t] as [string, SynthesizedTenan
   });
 
   test('NetworkPolicies of the manager and of job pods allow the proxy on its port', () => {
+    // The URLs' ports, unless `ports` says otherwise.
+    const urlPorts = [...new Set([proxy.httpProxy, proxy.httpsProxy].map((url) => Number(new URL(url).port)))].sort((a, b) => a - b);
+    expect(proxy.ports).toEqual((t.tenant.proxy ?? t.config.platform.proxy)!.ports ?? urlPorts);
     const toProxy = (peers: { peer: Any; ports: number[] }[]) => peers.filter(({ peer, ports }) => {
-      const port = Number(new URL(proxy.httpProxy).port);
-      if (!ports.includes(port)) return false;
+      if (JSON.stringify(ports) !== JSON.stringify(proxy.ports)) return false;
       if (proxy.egressCidrs) return proxy.egressCidrs.includes(peer.ipBlock?.cidr);
       return peer.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] === proxy.inCluster!.namespace
         && JSON.stringify(peer.podSelector?.matchLabels) === JSON.stringify(proxy.inCluster!.podLabels);

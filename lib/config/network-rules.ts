@@ -87,6 +87,19 @@ export function checkTenantNetwork(platform: Platform, t: TenantConfig): Problem
   const problems: Problem[] = [];
   if (t.proxy) problems.push(...proxyProblems(platform, t.proxy).map((p) => ({ path: ['proxy', ...p.path], message: p.message })));
 
+  // Egress to pods of another namespace is the platform's decision: a tenant file may name a proxy
+  // in the cluster only as platform.yaml does (it may still choose a proxy outside the cluster).
+  const ownInCluster = t.proxy?.inCluster;
+  const platformInCluster = platform.proxy?.inCluster;
+  if (ownInCluster && !(platformInCluster && ownInCluster.namespace === platformInCluster.namespace && sameLabels(ownInCluster.podLabels, platformInCluster.podLabels))) {
+    problems.push({
+      path: ['proxy', 'inCluster'],
+      message: platformInCluster
+        ? `must be the proxy in the cluster that platform.yaml names (proxy.inCluster: namespace ${platformInCluster.namespace}): a tenant file may not open egress to other pods of the cluster`
+        : 'a proxy in the cluster can only be set in platform.yaml (proxy.inCluster): a tenant file may not open egress to pods of the cluster; name a proxy outside the cluster with egressCidrs',
+    });
+  }
+
   const proxy = t.proxy ?? platform.proxy;
   const ns = proxy?.inCluster?.namespace;
   const own = new Set([t.layout.managerNamespace, t.layout.jobNamespace]);
@@ -127,4 +140,9 @@ export function checkTenantNetwork(platform: Platform, t: TenantConfig): Problem
     }
   }
   return problems;
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }

@@ -94,7 +94,7 @@ export function networkSchemas(p: NetworkPrimitives) {
         .refine((value) => Object.keys(value).length > 0, { message: 'must name at least one label of the proxy pods' })
         .describe('Labels of the proxy pods'),
     })
-    .describe('The proxy runs in the cluster: NetworkPolicies allow these pods (namespace and pod selector) instead of an ipBlock');
+    .describe('The proxy runs in the cluster: NetworkPolicies allow these pods (namespace and pod selector) instead of an ipBlock. A tenant file may only repeat the one platform.yaml names');
 
   const proxy = z
     .strictObject({
