@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadClusters } from '../lib/config/load';
 import { destinationHosts, noProxyMatches, tenantNetwork } from '../lib/model/enterprise-network';
 import { kanikoCiTemplate } from '../lib/render/ci-template';
+import { renderTenantSummary } from '../lib/render/summary';
 import { synthesizeTenant } from '../lib/synth/engine';
 import { Any, CONFIG_DIRS, find, ofKind, ROOT, synthesizeDir, SynthesizedTenant, VALID_FIXTURES } from './support/synth';
 
@@ -258,5 +259,20 @@ describe('noProxyMatches reads NO_PROXY as Go does', () => {
     ['10.1.2.3', '10.1.2.3', 443, true],
   ])('%s covers %s:%d: %s', (entry, host, port, expected) => {
     expect(noProxyMatches(entry, { host, port })).toBe(expected);
+  });
+});
+
+describe('the tenant summary names the CA bundle and the proxy', () => {
+  test.each(tenants.map((t) => [t.tenant.name, t] as [string, SynthesizedTenant]))('%s', (_name, t) => {
+    const text = renderTenantSummary(t.config.platform, undefined, t.tenant, { namespaces: t.layout.separateBuildNamespace ? [t.layout.managerNamespace, t.layout.jobNamespace] : [t.layout.managerNamespace], quota: {} });
+    const network = tenantNetwork(t.config.platform, t.tenant, t.layout);
+    expect(text).toContain(`| CA bundle | ${network.caBundle!.kind} ${network.caBundle!.name}, key ${network.caBundle!.key}`);
+    expect(text).toMatch(new RegExp(`\\| Proxy \\| ${network.proxy!.httpsProxy.replace(/[.]/g, '\\.')} `));
+  });
+
+  test('and says nothing of them when they are not set', () => {
+    const [t] = synthesizeDir(CONFIG_DIRS.example);
+    const text = renderTenantSummary(t.config.platform, undefined, t.tenant, { namespaces: [t.layout.managerNamespace], quota: {} });
+    expect(text).not.toMatch(/CA bundle|Proxy/);
   });
 });
