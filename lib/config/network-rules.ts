@@ -8,6 +8,9 @@
 import type { TenantConfig } from '../model/resolve';
 import { cidrWithin, LINK_LOCAL_CIDRS } from '../model/network';
 import type { Platform } from './schema';
+import type { Entry } from './entry';
+import { ConfigProblem } from './errors';
+import { problemAt } from './source';
 
 type Problem = { path: PropertyKey[]; message: string };
 
@@ -125,13 +128,7 @@ export function checkTenantNetwork(platform: Platform, t: TenantConfig): Problem
 
   const ca = t.caBundle ?? platform.caBundle;
   if (ca?.kind === 'Secret') {
-    const roles: [string, string][] = [
-      [t.tokenSecretName, 'the runner token Secret (tokenSecretName)'],
-      [t.kanikoPushSecretName, 'the Kaniko push credentials Secret'],
-      ...t.imagePullSecrets.map((name): [string, string] => [name, 'an image pull Secret (imagePullSecrets)']),
-      ...(t.cache.s3.auth.type === 'staticKeys' ? [[t.cache.s3.auth.secretName, 'the static S3 keys Secret (cache.s3.auth.secretName)'] as [string, string]] : []),
-    ];
-    const hit = roles.find(([name]) => name === ca.name);
+    const hit = credentialSecrets(t).find(([name]) => name === ca.name);
     if (hit) {
       problems.push({
         path: t.caBundle ? ['caBundle', 'name'] : ['name'],
@@ -145,4 +142,35 @@ export function checkTenantNetwork(platform: Platform, t: TenantConfig): Problem
 function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+/** The Secrets of a tenant that hold credentials, with what each one is. */
+function credentialSecrets(t: TenantConfig): [string, string][] {
+  return [
+    [t.tokenSecretName, 'the runner token Secret (tokenSecretName)'],
+    [t.kanikoPushSecretName, 'the Kaniko push credentials Secret'],
+    ...t.imagePullSecrets.map((name): [string, string] => [name, 'an image pull Secret (imagePullSecrets)']),
+    ...(t.cache.s3.auth.type === 'staticKeys' ? [[t.cache.s3.auth.secretName, 'the static S3 keys Secret (cache.s3.auth.secretName)'] as [string, string]] : []),
+  ];
+}
+
+/**
+ * In the shared namespace every tenant's Secrets sit side by side: a CA bundle Secret must not be
+ * another tenant's credentials Secret either (its jobs would mount it).
+ */
+export function checkCaBundlesAcrossTenants(platform: Platform, entries: readonly Entry[]): ConfigProblem[] {
+  if (platform.architecture.variant !== 'sharedNamespace') return [];
+  const owners = new Map<string, { tenant: string; what: string }>();
+  for (const { config: t } of entries) {
+    for (const [name, what] of credentialSecrets(t)) if (!owners.has(name)) owners.set(name, { tenant: t.name, what });
+  }
+  const problems: ConfigProblem[] = [];
+  for (const { config: t, source } of entries) {
+    const ca = t.caBundle ?? platform.caBundle;
+    const owner = ca?.kind === 'Secret' ? owners.get(ca.name) : undefined;
+    if (!ca || !owner || owner.tenant === t.name) continue;
+    problems.push(problemAt(source, t.caBundle ? ['caBundle', 'name'] : ['name'],
+      `caBundle '${ca.name}'${t.caBundle ? '' : ' (platform.yaml)'} is ${owner.what} of tenant '${owner.tenant}' in the shared namespace: the CA bundle is mounted into every job pod, so it needs a ConfigMap or Secret of its own that holds no credentials`));
+  }
+  return problems;
 }

@@ -10,7 +10,7 @@ import { problemAt, SourceFile } from './source';
 import { isSshUrl, namespaceOutsidePatterns } from '../model/delivery-namespaces';
 import { cidrWithin } from '../model/network';
 import { checkPlatformIsolation, checkTenantIsolation } from './isolation-rules';
-import { checkPlatformNetwork, checkTenantNetwork } from './network-rules';
+import { checkCaBundlesAcrossTenants, checkPlatformNetwork, checkTenantNetwork } from './network-rules';
 
 import type { Entry } from './entry';
 
@@ -33,6 +33,7 @@ export function checkTenants(platform: Platform, entries: readonly Entry[]): Con
   const problems: ConfigProblem[] = [];
   for (const entry of entries) problems.push(...checkTenant(platform, entry));
   problems.push(...checkTenantIsolation(platform, entries));
+  problems.push(...checkCaBundlesAcrossTenants(platform, entries));
 
   const firstBy = new Map<string, Entry>();
   const claim = (kind: string, key: string, entry: Entry, keyPath: PropertyKey[], message: (other: Entry) => string) => {
