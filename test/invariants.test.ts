@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
 import { requiredSecrets } from '../lib/model/secrets';
 import { podSettingsSecrets } from '../lib/model/pod-settings';
+import { tenantNetwork } from '../lib/model/enterprise-network';
 import { secretMaterialIn } from '../lib/synth/engine';
 import { RUNNER_ROLE_RULES } from '../lib/constructs/tenant-runner';
 import { METRICS_PORT } from '../lib/constructs/tenant-isolation';
@@ -63,6 +64,8 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
   const deployment = find(objects, layout.workloadKind, names.workload);
   const podSpec = deployment.spec.template.spec;
   const podLabels = deployment.spec.template.metadata.labels;
+  // The CA bundle and proxy in effect (docs/enterprise-network.md).
+  const network = tenantNetwork(config.platform, tenant, layout);
   const toml = runnerToml(objects, names.configMap);
   const jobLabels: Record<string, string>[] = toml.runners.map((r: Any) => r.kubernetes.pod_labels);
 
@@ -126,7 +129,21 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
   describe('Secrets', () => {
     // Secrets the tenant's pod settings name are its own (docs/pod-settings.md): never the runner's.
     const tenantOwned = new Set(podSettingsSecrets(tenant));
-    const uses = secretUses(objects).filter((use) => !tenantOwned.has(use.secret));
+    // A CA bundle of kind Secret is referenced, never produced (not even by an ExternalSecret):
+    // it holds no credentials. It is checked on its own below.
+    const isCaBundle = (use: { secret: string }) => network.caBundle?.kind === 'Secret' && use.secret === network.caBundle.name;
+    const uses = secretUses(objects).filter((use) => !tenantOwned.has(use.secret) && !isCaBundle(use));
+
+    test('a CA bundle Secret is read only at its configured key, and no ExternalSecret produces it', () => {
+      const caUses = secretUses(objects).filter(isCaBundle);
+      if (network.caBundle?.kind !== 'Secret') {
+        expect(caUses).toEqual([]);
+        return;
+      }
+      expect(caUses.length).toBeGreaterThanOrEqual(2);
+      for (const use of caUses) expect(use.key).toBe(network.caBundle.key);
+      expect(producedSecrets(objects).map((s) => s.name)).not.toContain(network.caBundle.name);
+    });
     const externalSecrets = ofKind(objects, 'ExternalSecret');
 
     test('the tenant\'s own Secrets (pod settings, job volumes) are never the runner token or S3 key Secret', () => {
@@ -336,7 +353,12 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
         ...config.platform.gitlab.egressCidrs, ...config.platform.kubernetes.apiServerCidrs, ...config.platform.s3.egressCidrs,
         ...config.platform.registry.egressCidrs, ...tenant.egress.extra.map((e) => e.cidr),
         ...(tenant.cache.s3.auth.type === 'podIdentity' ? [EKS_POD_IDENTITY_AGENT_CIDR] : []),
+        ...(network.proxy?.egressCidrs ?? []),
       ]);
+      const proxyPeer = network.proxy?.inCluster && {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': network.proxy.inCluster.namespace } },
+        podSelector: { matchLabels: network.proxy.inCluster.podLabels },
+      };
       for (const p of policies) {
         for (const rule of p.spec.egress ?? []) {
           expect(rule.ports?.length).toBeGreaterThan(0);
@@ -350,6 +372,11 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
               expect(p.spec.podSelector).toEqual({ matchLabels: { 'tenant-runners.io/tenant': ns, 'tenant-runners.io/role': 'job' } });
               expect(peer).toEqual({ podSelector: { matchLabels: { 'tenant-runners.io/tenant': ns, 'tenant-runners.io/role': 'cache-registry' } } });
               expect(rule.ports).toEqual([{ protocol: 'TCP', port: CACHE_REGISTRY_PORT }]);
+            } else if (proxyPeer && p.metadata.name !== 'allow-dns') {
+              // A proxy in the cluster: exactly its pods, on its ports, in a namespace no tenant owns.
+              expect(peer).toEqual(proxyPeer);
+              expect(rule.ports.map((port: Any) => port.port)).toEqual(network.proxy!.ports);
+              expect(everyTenantName).not.toContain(network.proxy!.inCluster!.namespace);
             } else {
               // Otherwise the only in-cluster destination: the cluster DNS pods.
               expect(p.metadata.name).toBe('allow-dns');
@@ -423,7 +450,9 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
       expect(entry).toEqual({ name: variable, valueFrom: { secretKeyRef: { name: tenant.tokenSecretName, key: spec.tokenSecretKey ?? spec.name } } });
       expect(runner.feature_flags).toEqual({ FF_DISABLE_AUTOMATIC_TOKEN_ROTATION: true });
     }
-    expect(env.every((e) => e.value === undefined)).toBe(true);
+    // Plain values only for the CA directory and the proxy (no credentials: the loader refuses them in proxy URLs).
+    const plain = [...(network.caBundle ? ['SSL_CERT_DIR'] : []), ...(network.proxy ? ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'] : [])];
+    expect(env.filter((e) => e.value !== undefined).map((e) => e.name)).toEqual(plain);
   });
 
   test('config changes roll the pod, and running jobs get the shutdown timeout to finish', () => {

@@ -3,6 +3,7 @@
  * (env, volumes), the ServiceAccount annotations, config.toml's cache and job Secret sections,
  * and the ExternalSecrets; then the cross-check and the guard rail on planted mistakes.
  */
+import { tenantNetwork } from '../lib/model/enterprise-network';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -209,7 +210,11 @@ describe.each(allTenants())('setup commands for %s (npm run secrets)', (label, {
   const lines = secretSetupCommands(tenant, config.platform.registry.host, layout.names.kanikoPushSecret, { manager: layout.managerNamespace, jobs: layout.jobNamespace }, cluster);
   // Secrets the tenant's pod settings name are its own (docs/pod-settings.md): not set up by these commands.
   const tenantOwned = new Set(podSettingsSecrets(tenant));
-  const read = [...new Set(secretUses(objects).filter((u) => !tenantOwned.has(u.secret)).map((u) => `${u.secret}/${u.key}`))].sort();
+  // A CA bundle of kind Secret is referenced, not created by these commands: it holds a public
+  // certificate, which the platform distributes (docs/enterprise-network.md).
+  const ca = tenantNetwork(config.platform, tenant, layout).caBundle;
+  const isCa = (secret: string) => ca?.kind === 'Secret' && secret === ca.name;
+  const read = [...new Set(secretUses(objects).filter((u) => !tenantOwned.has(u.secret) && !isCa(u.secret)).map((u) => `${u.secret}/${u.key}`))].sort();
 
   if (tenant.secrets.source === 'existing') {
     const prefix = `${config.cluster !== undefined ? `${config.cluster.toUpperCase().replace(/-/g, '_')}__` : ''}${tenant.name.toUpperCase().replace(/-/g, '_')}__`;

@@ -11,15 +11,19 @@ import { ConfigProblem } from './errors';
 import { Platform } from './schema';
 import { problemAt } from './source';
 import { TENANT_LABEL } from '../model/labels';
+import { tenantNetwork } from '../model/enterprise-network';
+import { CA_BUNDLE_DIR } from './schema-network';
 import type { TenantConfig } from '../model/resolve';
 
 /**
  * Paths of job containers the project and gitlab-runner own. A volume mounted at, inside or above
  * one of them would hide or replace it: Kaniko's executor and push credentials (/kaniko, where
  * /kaniko/.docker is mounted), the builds directory with the repository (/builds), the kernel
- * and device file systems, and service account token mounts.
+ * and device file systems, service account token mounts, and the folder of the custom CA bundle
+ * (mounted into every job container when caBundle is set, and named by SSL_CERT_DIR).
  */
-export const RESERVED_JOB_PATHS = ['/kaniko', '/builds', '/proc', '/sys', '/dev', '/var/run/secrets', '/run/secrets'] as const;
+const CA_BUNDLE_ROOT = '/etc/tenant-runners';
+export const RESERVED_JOB_PATHS = ['/kaniko', '/builds', CA_BUNDLE_ROOT, '/proc', '/sys', '/dev', '/var/run/secrets', '/run/secrets'] as const;
 /** Files the kubelet manages: a volume may not replace them or a folder above them (/etc). */
 export const RESERVED_JOB_FILES = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'] as const;
 /** First path segments of the per-job script and log folders of the Kubernetes executor. */
@@ -51,6 +55,7 @@ function reservedWhat(path: string): string {
   switch (path) {
     case '/kaniko': return 'holds the Kaniko executor and the registry push credentials (/kaniko/.docker)';
     case '/builds': return 'holds the job\'s repository (builds_dir)';
+    case CA_BUNDLE_ROOT: return 'holds the custom CA bundle (caBundle) job containers trust';
     case '/var/run/secrets':
     case '/run/secrets': return 'is where Kubernetes mounts service account tokens';
     default: return 'is a kernel or device file system';
@@ -170,6 +175,7 @@ function volumeProblems(platform: Platform, t: TenantConfig, runner: TenantConfi
   const base: PropertyKey[] = ['runners', index, 'volumes'];
   const at = (path: PropertyKey[], message: string) => problems.push({ path: [...base, ...path], message });
   const { volumes } = runner;
+  const ca = tenantNetwork(platform, t, t.layout).caBundle;
 
   const all: { kind: string; j: number; name: string; mountPath: string }[] = [];
   for (const kind of ['emptyDir', 'configMap', 'secret', 'pvc', 'csi'] as const) {
@@ -181,6 +187,8 @@ function volumeProblems(platform: Platform, t: TenantConfig, runner: TenantConfi
     const where = `volumes.${v.kind}[${v.j}]`;
     if ((RESERVED_VOLUME_NAMES as readonly string[]).includes(v.name) || v.name === t.kanikoPushSecretName) {
       at([v.kind, v.j, 'name'], `'${v.name}' is the name of a volume gitlab-runner or tenant-runners already adds to job pods (${[...RESERVED_VOLUME_NAMES, t.kanikoPushSecretName].join(', ')}); ${v.name === t.kanikoPushSecretName ? 'the Kaniko push credentials are already mounted at /kaniko/.docker' : 'choose another name'}`);
+    } else if (ca && (v.kind === 'configMap' || v.kind === 'secret') && v.name === ca.name) {
+      at([v.kind, v.j, 'name'], `'${v.name}' is the CA bundle (caBundle), which tenant-runners already mounts into every job container at ${CA_BUNDLE_DIR}; read it from there (TENANT_RUNNERS_CA_FILE)`);
     } else if (names.has(v.name)) {
       at([v.kind, v.j, 'name'], `'${v.name}' is already the name of ${names.get(v.name)}; every volume of a job pod needs its own name`);
     } else names.set(v.name, where);

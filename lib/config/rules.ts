@@ -11,6 +11,7 @@ import { isSshUrl, namespaceOutsidePatterns } from '../model/delivery-namespaces
 import { cidrWithin } from '../model/network';
 import { checkPlatformIsolation, checkTenantIsolation } from './isolation-rules';
 import { checkPodSettings } from './pod-settings-rules';
+import { checkCaBundlesAcrossTenants, checkPlatformNetwork, checkTenantNetwork } from './network-rules';
 
 import type { Entry } from './entry';
 
@@ -34,6 +35,7 @@ export function checkTenants(platform: Platform, entries: readonly Entry[]): Con
   for (const entry of entries) problems.push(...checkTenant(platform, entry));
   problems.push(...checkTenantIsolation(platform, entries));
   problems.push(...checkPodSettings(platform, entries));
+  problems.push(...checkCaBundlesAcrossTenants(platform, entries));
 
   const firstBy = new Map<string, Entry>();
   const claim = (kind: string, key: string, entry: Entry, keyPath: PropertyKey[], message: (other: Entry) => string) => {
@@ -143,6 +145,7 @@ function checkTenant(platform: Platform, { config: t, source }: Entry): ConfigPr
   });
 
   problems.push(...checkSecrets(t, source));
+  for (const problem of checkTenantNetwork(platform, t)) at(problem.path, problem.message);
 
   const seenRunner = new Map<string, number>();
   const seenKey = new Map<string, number>();
@@ -235,6 +238,7 @@ export function checkPlatform(platform: Platform): { path: PropertyKey[]; messag
     });
   }
   problems.push(...checkPlatformIsolation(platform));
+  problems.push(...checkPlatformNetwork(platform));
   return problems;
 }
 

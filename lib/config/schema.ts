@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { RegistrationSchema } from './schema-registration';
 import { allowedCsiDrivers, jobVolumesSchema, podSettingsSchema, PodSettingsPrimitives } from './schema-pod-settings';
+import { networkSchemas } from './schema-network';
 
 // ---------------------------------------------------------------------------------------------
 // Primitive rules. Messages say the rule, so an error line is enough to fix the input.
@@ -156,6 +157,8 @@ export const secretKey = z
 
 /** The primitives the pod settings (schema-pod-settings.ts) build on. */
 const podPrimitives: PodSettingsPrimitives = { labelKey, labelValue, quantity, secretKey, envName };
+/** Custom CA bundle and HTTP(S) proxy (schema-network.ts), built from the primitives above. */
+const network = networkSchemas({ cidr, port, labels, dnsLabel });
 
 // ---------------------------------------------------------------------------------------------
 // Resources
@@ -437,6 +440,8 @@ export const TenantSchema = z.strictObject({
     })
     .prefault({})
     .describe('The tenant\'s ResourceQuota, computed from concurrent and the largest job'),
+  caBundle: network.caBundle.optional().describe('Custom CA bundle of this tenant; replaces caBundle of platform.yaml (docs/enterprise-network.md)'),
+  proxy: network.proxy.optional().describe('HTTP(S) proxy of this tenant; replaces proxy of platform.yaml (docs/enterprise-network.md)'),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -663,6 +668,8 @@ export const PlatformSchema = z.strictObject({
     })
     .prefault({})
     .describe('Platform-wide rules for tenant names'),
+  caBundle: network.caBundle.optional().describe('Custom CA bundle (PEM, in an existing ConfigMap or Secret) trusted by every tenant\'s manager, jobs and cache registry; unset trusts the images\' public CAs only (docs/enterprise-network.md)'),
+  proxy: network.proxy.optional().describe('HTTP(S) proxy every tenant\'s manager, jobs and cache registry use; unset means direct egress (docs/enterprise-network.md)'),
   defaults: z
     .record(z.string(), z.unknown())
     .default({})

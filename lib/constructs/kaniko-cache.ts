@@ -8,6 +8,7 @@ import { CACHE_PREFIX, CACHE_REGISTRY_PORT, cacheRegistryHost, LAYERS_PREFIX, Ob
 import { hardenedPodSecurityContext, resourceRequirements, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './hardened-pod';
 import { CacheConfig, SecretVolumeConfig } from '../runner-config/model';
 import { EgressDestination, egressTo } from './network-policies';
+import { EnterpriseNetwork } from './enterprise-network';
 import { TenantIsolation } from './tenant-isolation';
 
 /** Where job pods find the registry push credentials (Kaniko reads `$DOCKER_CONFIG/config.json`). */
@@ -135,6 +136,13 @@ export interface KanikoCacheProps {
    * @see https://distribution.github.io/distribution/
    */
   readonly cacheRegistry?: { readonly image: string; readonly resources: ContainerResources };
+  /**
+   * Custom CA bundle and HTTP(S) proxy of the cache registry's S3 client.
+   *
+   * @default - none: system roots, direct egress to S3
+   * @see https://distribution.github.io/distribution/storage-drivers/s3/
+   */
+  readonly network?: EnterpriseNetwork;
 }
 
 /**
@@ -197,7 +205,7 @@ export class KanikoCache extends Construct {
     if (mode === 's3') {
       if (!props.cacheRegistry) throw new Error('KanikoCache: mode s3 needs cacheRegistry (image and resources)');
       this.registryConfig = renderCacheRegistryConfig(storage);
-      this.addCacheRegistry(isolation, this.registryConfig, props.cacheRegistry, props.s3Egress, props.excludedRanges ?? []);
+      this.addCacheRegistry(isolation, this.registryConfig, props.cacheRegistry, props.s3Egress, props.excludedRanges ?? [], props.network ?? EnterpriseNetwork.NONE);
     }
   }
 
@@ -268,6 +276,7 @@ export class KanikoCache extends Construct {
     registry: { readonly image: string; readonly resources: ContainerResources },
     s3Egress: EgressDestination,
     excludedRanges: readonly string[],
+    network: EnterpriseNetwork,
   ): void {
     // The registry serves the job pods, so it runs in their namespace.
     const namespace = isolation.jobNamespace;
@@ -296,6 +305,7 @@ export class KanikoCache extends Construct {
         { name: 'REGISTRY_STORAGE_S3_SECRETKEY', valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.secretAccessKeyKey } } },
       ]
       : [];
+    env.push(...network.podEnv('cacheRegistry'));
     const port = k8s.IntOrString.fromString('registry');
     new k8s.KubeDeployment(this, 'RegistryDeployment', {
       metadata: { name: names.cacheRegistry, namespace, labels },
@@ -336,11 +346,13 @@ export class KanikoCache extends Construct {
               volumeMounts: [
                 { name: 'config', mountPath: CACHE_REGISTRY_CONFIG_DIR, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
+                ...network.podVolumeMounts,
               ],
             }],
             volumes: [
               { name: 'config', configMap: { name: names.cacheRegistryConfigMap } },
               { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+              ...network.podVolumes,
             ],
           },
         },
@@ -354,11 +366,11 @@ export class KanikoCache extends Construct {
         ports: [{ name: 'registry', port: CACHE_REGISTRY_PORT, targetPort: port, protocol: 'TCP' }],
       },
     });
-    this.addRegistryNetworkPolicies(namespace, selector, s3Egress, excludedRanges);
+    this.addRegistryNetworkPolicies(namespace, selector, s3Egress, excludedRanges, network);
   }
 
   /** Only this tenant's job pods reach the registry port; the registry reaches only S3. */
-  private addRegistryNetworkPolicies(namespace: string, selector: Record<string, string>, s3Egress: EgressDestination, excludedRanges: readonly string[]): void {
+  private addRegistryNetworkPolicies(namespace: string, selector: Record<string, string>, s3Egress: EgressDestination, excludedRanges: readonly string[], network: EnterpriseNetwork): void {
     const jobs = { matchLabels: podSelectorLabels(this.tenantName, 'job') };
     const registryPort = [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(CACHE_REGISTRY_PORT) }];
     // A peer with a podSelector and no namespaceSelector means "pods of this namespace": only this
@@ -376,8 +388,12 @@ export class KanikoCache extends Construct {
       spec: {
         podSelector: { matchLabels: selector },
         policyTypes: ['Egress'],
-        // S3 (and STS for IRSA, behind the same addresses); DNS comes from allow-dns.
-        egress: [egressTo(s3Egress.cidrs, s3Egress.ports, 'TCP', excludedRanges)],
+        // S3 (and STS for IRSA, behind the same addresses), directly or through the proxy unless
+        // its host is in NO_PROXY; DNS comes from allow-dns.
+        egress: [
+          ...(network.direct.s3 ? [egressTo(s3Egress.cidrs, s3Egress.ports, 'TCP', excludedRanges)] : []),
+          ...(network.proxyEgressRule ? [network.proxyEgressRule] : []),
+        ],
       },
     });
     new k8s.KubeNetworkPolicy(this, 'JobsToRegistry', {

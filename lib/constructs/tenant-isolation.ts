@@ -4,6 +4,7 @@ import { ContainerResources, Tenant } from '../config/schema';
 import { DeliveryPolicy } from '../gitops/gitops-chart';
 import { NAMESPACE_NAME_LABEL, podSecurityLabels, PodSecurityLevel, podSelectorLabels, tenantLabels } from '../model/labels';
 import { ObjectNames, networkPolicyName, objectNames } from '../model/names';
+import { EnterpriseNetwork } from './enterprise-network';
 import { DnsEndpoint, defaultDenySpec, dnsEgressSpec, EgressDestination, egressTo, EKS_POD_IDENTITY_AGENT_CIDR } from './network-policies';
 import { addQuotas, computeJobQuota, computeManagerQuota, jobContainers, JobResources, largestOf, limitRangeSpec, quotaHard, splitByPriorityClassScope } from './quota';
 
@@ -225,6 +226,14 @@ export interface TenantIsolationProps {
    * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/
    */
   readonly delivery?: DeliveryPolicy;
+  /**
+   * HTTP(S) proxy: with one, the manager and job pods reach the proxy, and GitLab, the registry
+   * and S3 directly only when their host is in its noProxy.
+   *
+   * @default - no proxy: direct egress to GitLab, the registry and S3
+   * @see https://kubernetes.io/docs/concepts/services-networking/network-policies/
+   */
+  readonly network?: EnterpriseNetwork;
 }
 
 /**
@@ -339,6 +348,10 @@ export class TenantIsolation extends Construct {
     const to = (destination: EgressDestination, excluded: readonly string[] = blocked) => egressTo(destination.cidrs, destination.ports, 'TCP', excluded);
     const gitlab = to(props.gitlabEgress);
     const s3 = to(props.s3Egress);
+    // With a proxy, GitLab, the registry and S3 are reached through it unless NO_PROXY lists them.
+    const network = props.network ?? EnterpriseNetwork.NONE;
+    const direct = network.direct;
+    const proxy = network.proxyEgressRule ? [network.proxyEgressRule] : [];
 
     for (const [i, namespace] of this.ownNamespaces.entries()) {
       const suffix = i === 0 ? '' : 'Build';
@@ -351,7 +364,7 @@ export class TenantIsolation extends Construct {
       podSelector: manager,
       policyTypes: ['Egress'],
       egress: [
-        gitlab, to(props.apiServerEgress, props.excludedRanges), s3,
+        ...(direct.gitlab ? [gitlab] : []), to(props.apiServerEgress, props.excludedRanges), ...(direct.s3 ? [s3] : []), ...proxy,
         // EKS Pod Identity: the SDK fetches credentials from the node's Pod Identity Agent
         // (link-local, port 80), which the default deny would block.
         // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html
@@ -363,9 +376,10 @@ export class TenantIsolation extends Construct {
       podSelector: jobs,
       policyTypes: ['Egress'],
       egress: [
-        gitlab,
-        to(props.registryEgress),
-        s3,
+        ...(direct.gitlab ? [gitlab] : []),
+        ...(direct.registry ? [to(props.registryEgress)] : []),
+        ...(direct.s3 ? [s3] : []),
+        ...proxy,
         ...props.extraEgress.map((extra) => egressTo([extra.cidr], extra.ports, extra.protocol, blocked)),
       ],
     });

@@ -7,6 +7,8 @@ import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { DeliveryPolicy } from '../gitops/gitops-chart';
 import { LINK_LOCAL_CIDRS } from '../model/network';
+import { tenantNetwork } from '../model/enterprise-network';
+import { EnterpriseNetwork } from './enterprise-network';
 import { requiredSecrets } from '../model/secrets';
 import { KanikoCache, KanikoCacheProps } from './kaniko-cache';
 import { TenantAlertsProps } from './tenant-alerts';
@@ -33,6 +35,11 @@ export function blockedRanges(platform: Platform, apiServer = true): string[] {
 /** Where the tenant's pods reach S3 (and STS). */
 export function s3Egress(platform: Platform): EgressDestination {
   return { cidrs: platform.s3.egressCidrs, ports: platform.s3.egressPorts };
+}
+
+/** The tenant's CA bundle and proxy in effect (docs/enterprise-network.md). */
+export function enterpriseNetwork(platform: Platform, tenant: TenantConfig): EnterpriseNetwork {
+  return new EnterpriseNetwork(tenantNetwork(platform, tenant, tenant.layout), blockedRanges(platform));
 }
 
 export function isolationProps(platform: Platform, tenant: TenantConfig, delivery: DeliveryPolicy): TenantIsolationProps {
@@ -63,6 +70,7 @@ export function isolationProps(platform: Platform, tenant: TenantConfig, deliver
     managerResources: platform.runner.resources,
     cacheRegistryResources: tenant.cache.kaniko.mode === 's3' ? platform.kaniko.cacheRegistry.resources : undefined,
     delivery,
+    network: enterpriseNetwork(platform, tenant),
   };
 }
 
@@ -84,6 +92,7 @@ export function kanikoCacheProps(platform: Platform, tenant: TenantConfig, isola
     s3Egress: s3Egress(platform),
     excludedRanges: blockedRanges(platform),
     cacheRegistry: platform.kaniko.cacheRegistry,
+    network: enterpriseNetwork(platform, tenant),
   };
 }
 
@@ -124,6 +133,7 @@ export function tenantRunnerProps(
     scrapeInterval: monitoring.scrapeInterval,
     delivery,
     podSettings: tenant.pods,
+    network: enterpriseNetwork(platform, tenant),
   };
 }
 

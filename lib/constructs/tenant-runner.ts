@@ -7,6 +7,7 @@ import { PodMonitor, PodMonitorSpecPodMetricsEndpointsRelabelingsAction } from '
 import { ContainerResources, Platform, RunnerSpec } from '../config/schema';
 import { DeliveryPolicy } from '../gitops/gitops-chart';
 import { KanikoCache } from './kaniko-cache';
+import { EnterpriseNetwork } from './enterprise-network';
 import { jobPodLabels, managerPodLabels, podSelectorLabels } from '../model/labels';
 import { runnerTokenEnv } from '../model/names';
 import { runnerTokenKey } from '../model/secrets';
@@ -185,6 +186,14 @@ export interface TenantRunnerProps {
    * @see https://docs.gitlab.com/runner/executors/kubernetes/#configuration-settings
    */
   readonly podSettings?: PodSettings;
+  /**
+   * Custom CA bundle and HTTP(S) proxy: mounted and set in the manager pod, `tls-ca-file`, job
+   * environment and volumes in config.toml.
+   *
+   * @default - none
+   * @see https://docs.gitlab.com/runner/configuration/tls-self-signed/
+   */
+  readonly network?: EnterpriseNetwork;
 }
 
 /**
@@ -214,6 +223,7 @@ export class TenantRunner extends Construct {
     const scrapeInterval = props.scrapeInterval ?? '30s';
     const delivery = props.delivery ?? DeliveryPolicy.NONE;
     const { names, namespace, jobNamespace } = isolation;
+    const network = props.network ?? EnterpriseNetwork.NONE;
 
     this.addIdentities(isolation, cache);
 
@@ -236,8 +246,10 @@ export class TenantRunner extends Construct {
         podLabels: jobPodLabels(tenantName, runner.name),
         imagePullSecrets,
         priorityClassName: isolation.priorityClassName,
-        jobEnvironment: cache.jobEnvironment,
-        secretVolumes: cache.jobSecretVolumes,
+        jobEnvironment: [...cache.jobEnvironment, ...network.jobEnvironment],
+        secretVolumes: [...cache.jobSecretVolumes, ...network.jobSecretVolumes],
+        configMapVolumes: network.jobConfigMapVolumes,
+        tlsCaFile: network.tlsCaFile,
         jobPod: jobPodConfig(tenantName, (props.podSettings ?? NO_POD_SETTINGS).jobs),
         extraVolumes: jobVolumesConfig(runner.volumes),
         cache: cache.runnerCache(runner.name),
@@ -317,6 +329,7 @@ export class TenantRunner extends Construct {
     const { tenantName, isolation, cache, secrets } = props;
     const { names } = isolation;
     const pod = managerPodParts(tenantName, (props.podSettings ?? NO_POD_SETTINGS).manager);
+    const network = props.network ?? EnterpriseNetwork.NONE;
     const metricsProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
       // The metrics endpoint answers while the process is healthy, whether or not GitLab is
       // reachable, so a GitLab outage never restarts every runner.
@@ -362,6 +375,7 @@ export class TenantRunner extends Construct {
               valueFrom: { secretKeyRef: { name: resolved.tokenSecretName, key: runnerTokenKey(runner) } },
             })),
             ...cache.managerEnv,
+            ...network.podEnv('manager'),
             ...pod.env,
           ],
           envFrom: pod.envFrom,
@@ -381,6 +395,7 @@ export class TenantRunner extends Construct {
             { name: 'config', mountPath: CONFIG_DIR },
             { name: 'home', mountPath: HOME_DIR },
             { name: 'tmp', mountPath: '/tmp' },
+            ...network.podVolumeMounts,
           ],
         }],
         volumes: [
@@ -388,6 +403,7 @@ export class TenantRunner extends Construct {
           { name: 'config', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
           { name: 'home', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
           { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+          ...network.podVolumes,
         ],
       },
     };

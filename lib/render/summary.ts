@@ -8,6 +8,7 @@
  * it and conflict. Markdown in a tenant folder is never applied: Argo CD's directory source reads
  * only `*.yaml`, `*.yml`, `*.json` (and jsonnet), Flux's kustomize-controller only `*.yaml`/`*.yml`.
  */
+import { tenantNetwork } from '../model/enterprise-network';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { deliveryNames, GITOPS_DIR, TENANT_DELIVERY_DIR } from '../gitops/gitops-chart';
@@ -104,6 +105,7 @@ export function renderTenantSummary(platform: Platform, cluster: string | undefi
     ...(t.extraObjects?.length
       ? [['Own manifests (extra/)', t.extraObjects.map(({ object: o }) => `${o.kind} ${o.metadata.namespace === namespaces[0] ? '' : `${o.metadata.namespace}/`}${o.metadata.name}`).join(', ')] as [string, string]]
       : []),
+    ...networkRows(platform, t),
   ].map(([k, v]) => [k, markdownCell(v)] as [string, string]);
   // Built here from validated names, already Markdown.
   rows.push(['Delivery', delivery], ['CI template', `[\`../${ciTemplatePath(t.name)}\`](../${ciTemplatePath(t.name)}) (not synced)`]);
@@ -117,4 +119,17 @@ export function renderTenantSummary(platform: Platform, cluster: string | undefi
     ...rows.map(([k, v]) => `| ${k} | ${v} |`),
     '',
   ].join('\n');
+}
+
+/** The CA bundle and proxy in effect (docs/enterprise-network.md), only when set. */
+function networkRows(platform: Platform, t: TenantConfig): [string, string][] {
+  const { caBundle, proxy } = tenantNetwork(platform, t, t.layout);
+  const rows: [string, string][] = [];
+  if (caBundle) rows.push(['CA bundle', `${caBundle.kind} ${caBundle.name}, key ${caBundle.key} (${caBundle.source})`]);
+  if (proxy) {
+    const direct = (Object.keys(proxy.direct) as (keyof typeof proxy.direct)[]).filter((d) => proxy.direct[d]);
+    const where = proxy.inCluster ? `pods of namespace ${proxy.inCluster.namespace}` : proxy.egressCidrs!.join(', ');
+    rows.push(['Proxy', `${proxy.httpsProxy} (${where}; ${proxy.source}); direct: ${direct.length ? direct.join(', ') : 'none'} besides the API server`]);
+  }
+  return rows;
 }

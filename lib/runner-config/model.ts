@@ -23,6 +23,8 @@ export interface RunnerConfig {
   url: string;
   /** `${RUNNER_TOKEN_…}`, expanded from the environment by gitlab-runner >= 18.10. */
   token: string;
+  /** CA bundle that verifies GitLab's certificate; the runner also hands it to jobs (CI_SERVER_TLS_CA_FILE). */
+  'tls-ca-file'?: string;
   executor: 'kubernetes';
   limit?: number;
   environment?: string[];
@@ -98,6 +100,8 @@ export interface KubernetesConfig {
 }
 
 export type { SecretVolumeConfig } from './pod-model';
+
+export type { ConfigMapVolumeConfig } from './pod-model';
 
 export interface CacheConfig {
   Type: 's3';

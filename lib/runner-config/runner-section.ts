@@ -4,7 +4,7 @@
  * https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runners-section
  * https://docs.gitlab.com/runner/executors/kubernetes/
  */
-import { CacheConfig, KubernetesConfig, RunnerConfig, SecretVolumeConfig, SecurityContextConfig } from './model';
+import { CacheConfig, ConfigMapVolumeConfig, KubernetesConfig, RunnerConfig, SecretVolumeConfig, SecurityContextConfig } from './model';
 import { JobPodConfig, mergeVolumes, VolumesConfig } from './pod-model';
 
 /** Capabilities Kaniko needs to unpack and snapshot image filesystems as root, without privilege. */
@@ -61,6 +61,10 @@ export interface RunnerSectionContext {
   readonly jobEnvironment: readonly string[];
   /** Secret volumes of job pods. */
   readonly secretVolumes: readonly SecretVolumeConfig[];
+  /** ConfigMap volumes of job pods; empty or unset means none. */
+  readonly configMapVolumes?: readonly ConfigMapVolumeConfig[];
+  /** `tls-ca-file`: the CA bundle that verifies GitLab, as the manager pod mounts it; unset means the system roots. */
+  readonly tlsCaFile?: string;
   /** The tenant's job pod settings (labels, annotations, host aliases, affinity, priority). */
   readonly jobPod?: JobPodConfig;
   /** The runner's own job volumes, after the project's. */
@@ -142,12 +146,13 @@ export function runnerSection(runner: RunnerSectionSpec, context: RunnerSectionC
     // Service images (databases) often switch users at start-up, so they keep the runtime's
     // default capabilities, which baseline permits.
     service_container_security_context: noEscalation,
-    volumes: mergeVolumes({ secret: [...context.secretVolumes] }, context.extraVolumes),
+    volumes: mergeVolumes({ config_map: [...(context.configMapVolumes ?? [])], secret: [...context.secretVolumes] }, context.extraVolumes),
   };
   return {
     name: runner.name,
     url: context.url,
     token: `\${${context.tokenEnv}}`,
+    'tls-ca-file': context.tlsCaFile,
     executor: 'kubernetes',
     limit: runner.limit > 0 ? runner.limit : undefined,
     environment: [...context.jobEnvironment, ...Object.entries(runner.environment).map(([k, v]) => `${k}=${v}`)],

@@ -3,6 +3,7 @@
  * `except` lists of wide ipBlocks, names that are global across clusters, the ConfigMap size limit,
  * and that checks stay fast on large input.
  */
+import { NETWORK_ENV } from '../../lib/config/network-rules';
 import { OutputLimitError } from '../../lib/config/errors';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -139,7 +140,7 @@ describe('sizes and reserved names', () => {
     const own = new Set(Object.keys(t.tenant.runners.flatMap((r) => Object.keys(r.environment)).reduce((a, k) => ({ ...a, [k]: 1 }), {})));
     const names = [...toml.matchAll(/"([A-Z_][A-Z0-9_]*)=/g)].map((m) => m[1]).filter((n) => !own.has(n));
     expect(names.length).toBeGreaterThan(0);
-    for (const name of names) expect(RESERVED_ENV.names.includes(name) || RESERVED_ENV.prefixes.some((p) => name.startsWith(p))).toBe(true);
+    for (const name of names) expect(RESERVED_ENV.names.includes(name) || RESERVED_ENV.prefixes.some((p) => name.startsWith(p)) || (NETWORK_ENV as readonly string[]).includes(name)).toBe(true);
   });
 
   test('large refused lists are reported quickly (no superlinear checks)', () => {

@@ -99,3 +99,15 @@ describe('runnerSection', () => {
     expect(a.kubernetes.allowed_images).not.toBe(spec.allowedImages);
   });
 });
+
+describe('runnerSection with a CA bundle', () => {
+  test('tls-ca-file and ConfigMap volumes come from the context; without them neither key is written', () => {
+    const volume = { name: 'corp-ca', mount_path: '/etc/tenant-runners/ca', read_only: true, items: { 'bundle.pem': 'ca.crt' } };
+    const section = runnerSection(runner('docker'), context({ tlsCaFile: '/etc/tenant-runners/ca/ca.crt', configMapVolumes: [volume] }));
+    expect(section['tls-ca-file']).toBe('/etc/tenant-runners/ca/ca.crt');
+    expect(section.kubernetes.volumes?.config_map).toEqual([volume]);
+    const plain = runnerSection(runner('docker'), context());
+    expect(plain['tls-ca-file']).toBeUndefined();
+    expect(plain.kubernetes.volumes).not.toHaveProperty('config_map');
+  });
+});

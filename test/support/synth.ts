@@ -31,6 +31,7 @@ export const CONFIG_DIRS: Record<string, string> = {
   'fixture extra-objects': path.join(VALID_FIXTURES, 'extra-objects'),
   'fixture pod-settings': path.join(VALID_FIXTURES, 'pod-settings'),
   'fixture pod-settings shared namespace': path.join(VALID_FIXTURES, 'pod-settings-shared'),
+  'fixture enterprise-network': path.join(VALID_FIXTURES, 'enterprise-network'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();
