@@ -23,7 +23,7 @@ import type { TenantConfig } from '../model/resolve';
  * (mounted into every job container when caBundle is set, and named by SSL_CERT_DIR).
  */
 const CA_BUNDLE_ROOT = '/etc/tenant-runners';
-export const RESERVED_JOB_PATHS = ['/kaniko', '/builds', CA_BUNDLE_ROOT, '/proc', '/sys', '/dev', '/var/run/secrets', '/run/secrets'] as const;
+export const RESERVED_JOB_PATHS = ['/kaniko', '/builds', '/proc', '/sys', '/dev', '/var/run/secrets', '/run/secrets'] as const;
 /** Files the kubelet manages: a volume may not replace them or a folder above them (/etc). */
 export const RESERVED_JOB_FILES = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'] as const;
 /** First path segments of the per-job script and log folders of the Kubernetes executor. */
@@ -46,6 +46,8 @@ export function reservedJobPath(mountPath: string): string | undefined {
   for (const file of RESERVED_JOB_FILES) {
     if (within(file, mountPath)) return `would replace ${file}, which the kubelet manages; mount the volume elsewhere (a folder inside /etc such as /etc/maven is fine)`;
   }
+  if (within(mountPath, CA_BUNDLE_ROOT)) return `is ${mountPath === CA_BUNDLE_ROOT ? '' : 'inside '}${CA_BUNDLE_ROOT}, which ${reservedWhat(CA_BUNDLE_ROOT)}; mount the volume elsewhere`;
+  if (within(CA_BUNDLE_ROOT, mountPath)) return `is above ${CA_BUNDLE_ROOT}, which ${reservedWhat(CA_BUNDLE_ROOT)}, and would hide it; mount the volume elsewhere`;
   const first = mountPath.split('/')[1];
   if (RESERVED_JOB_SEGMENTS.some((re) => re.test(first))) return `is where gitlab-runner keeps the job's scripts and logs (/scripts-*, /logs-*); mount the volume elsewhere`;
   return undefined;
