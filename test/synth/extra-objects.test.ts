@@ -95,7 +95,7 @@ describe('the synth command', () => {
     fs.writeFileSync(path.join(extra, 'policy.yaml'), `${SETTINGS}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: open\nspec:\n  podSelector: {}\n`);
     const run = synthProcess(ws.dir);
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain('config/tenants/tenant-1/extra/policy.yaml:9:7 kind: NetworkPolicy is not accepted');
+    expect(run.stderr).toContain("config/tenants/tenant-1/extra/policy.yaml:9:7 kind: 'NetworkPolicy' is not accepted");
     expect(readTreeMap(ws.dist)).toEqual(before);
   });
 });
