@@ -10,6 +10,8 @@ import { problemAt, SourceFile } from './source';
 import { isSshUrl, namespaceOutsidePatterns } from '../model/delivery-namespaces';
 import { cidrWithin } from '../model/network';
 import { checkPlatformIsolation, checkTenantIsolation } from './isolation-rules';
+import { checkRunnerOverrides } from './runner-overrides';
+import { platformVersionProblems, tenantVersionProblems } from '../model/runner-version';
 
 import type { Entry } from './entry';
 
@@ -30,7 +32,11 @@ export function bucketNameProblem(name: string): string | undefined {
 
 export function checkTenants(platform: Platform, entries: readonly Entry[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  for (const entry of entries) problems.push(...checkTenant(platform, entry));
+  for (const entry of entries) {
+    problems.push(...checkTenant(platform, entry), ...checkRunnerOverrides(platform, entry));
+    const { runnerVersion, nodes } = entry.config;
+    for (const p of tenantVersionProblems(platform.runner, { runnerVersion, architecture: nodes.architecture, nodeLabels: nodes.labels })) problems.push(problemAt(entry.source, p.path, p.message));
+  }
   problems.push(...checkTenantIsolation(platform, entries));
 
   const firstBy = new Map<string, Entry>();
@@ -233,6 +239,7 @@ export function checkPlatform(platform: Platform): { path: PropertyKey[]; messag
     });
   }
   problems.push(...checkPlatformIsolation(platform));
+  problems.push(...platformVersionProblems(platform.runner).map((p) => ({ path: [...p.path], message: p.message })));
   return problems;
 }
 

@@ -7,6 +7,7 @@
 import type { Platform, Tenant } from '../config/schema';
 import { TenantLayout, tenantLayout } from './layout';
 import { cacheRegistryHost } from './names';
+import { RunnerImages, runnerImages } from './runner-version';
 
 /** A tenant as everything after the loader consumes it: validated, defaulted and resolved. Plain data. */
 export interface TenantConfig extends Tenant {
@@ -20,6 +21,8 @@ export interface TenantConfig extends Tenant {
   readonly tokenSecretName: string;
   /** `kubernetes.io/dockerconfigjson` Secret Kaniko pushes with (prefixed in the shared namespace). */
   readonly kanikoPushSecretName: string;
+  /** gitlab-runner version, manager and helper images, node architecture (lib/model/runner-version.ts). */
+  readonly runnerImages: RunnerImages;
 }
 
 /** A cluster's validated and resolved configuration (what the loader returns). */
@@ -44,6 +47,7 @@ export function resolveTenant(platform: Platform, tenant: Tenant, file: string):
     kanikoCacheRepo: kanikoCacheRepo(platform, tenant, layout),
     tokenSecretName: tenant.tokenSecretName ?? layout.names.tokenSecret,
     kanikoPushSecretName: layout.names.kanikoPushSecret,
+    runnerImages: runnerImages(platform.runner, { runnerVersion: tenant.runnerVersion, architecture: tenant.nodes.architecture }),
   };
 }
 

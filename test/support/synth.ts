@@ -27,6 +27,7 @@ export const CONFIG_DIRS: Record<string, string> = {
   'variant 3 daemonSet': path.join(VALID_FIXTURES, 'variant-daemonset'),
   'fixture kaniko-s3': path.join(VALID_FIXTURES, 'kaniko-s3'),
   'fixture external-secrets': path.join(VALID_FIXTURES, 'external-secrets'),
+  'fixture overrides-versions': path.join(VALID_FIXTURES, 'overrides-versions'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();
