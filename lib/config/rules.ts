@@ -11,6 +11,7 @@ import { isSshUrl, namespaceOutsidePatterns } from '../model/delivery-namespaces
 import { cidrWithin } from '../model/network';
 import { checkPlatformIsolation, checkTenantIsolation } from './isolation-rules';
 import { checkRunnerOverrides } from './runner-overrides';
+import { fixedFlagProblems } from './schema-overrides-versions';
 import { platformVersionProblems, tenantVersionProblems } from '../model/runner-version';
 
 import type { Entry } from './entry';
@@ -35,6 +36,9 @@ export function checkTenants(platform: Platform, entries: readonly Entry[]): Con
   for (const entry of entries) {
     problems.push(...checkTenant(platform, entry), ...checkRunnerOverrides(platform, entry));
     const { runnerVersion, nodes } = entry.config;
+    entry.config.runners.forEach((runner, i) => {
+      for (const p of fixedFlagProblems(runner.featureFlags, ['runners', i, 'featureFlags'])) problems.push(problemAt(entry.source, p.path, p.message));
+    });
     for (const p of tenantVersionProblems(platform.runner, { runnerVersion, architecture: nodes.architecture, nodeLabels: nodes.labels })) problems.push(problemAt(entry.source, p.path, p.message));
   }
   problems.push(...checkTenantIsolation(platform, entries));
@@ -239,6 +243,7 @@ export function checkPlatform(platform: Platform): { path: PropertyKey[]; messag
     });
   }
   problems.push(...checkPlatformIsolation(platform));
+  problems.push(...fixedFlagProblems(platform.runner.featureFlags, ['runner', 'featureFlags']));
   problems.push(...platformVersionProblems(platform.runner).map((p) => ({ path: [...p.path], message: p.message })));
   return problems;
 }

@@ -175,15 +175,16 @@ function validateRunnerSection(): ValidateFunction {
     const Ajv2020 = (require('ajv/dist/2020') as typeof import('ajv/dist/2020')).default;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const schema = require('../../reference/gitlab-runner-config.schema.json') as { $id: string; $defs: Record<string, unknown> };
-    const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+    const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false, verbose: true });
     ajv.addSchema(schema);
     runnerValidator = ajv.compile({ $ref: `${schema.$id}#/$defs/runner` });
   }
   return runnerValidator;
 }
 
-function pointerToPath(pointer: string): string[] {
-  return pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+/** A JSON pointer as a key path; list indices become numbers (printed as [0]). */
+function pointerToPath(pointer: string): (string | number)[] {
+  return pointer === '' ? [] : pointer.slice(1).split('/').map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
 }
 
 function show(value: unknown): string {
@@ -192,12 +193,12 @@ function show(value: unknown): string {
 }
 
 /** A schema error as a key path (inside the section) and a message. */
-function describe(error: ErrorObject, overrides: unknown): { path: string[]; message: string; at: 'key' | 'value' } | undefined {
+function describe(error: ErrorObject, overrides: unknown): { path: (string | number)[]; message: string; at: 'key' | 'value' } | undefined {
   const path = pointerToPath(error.instancePath);
   // The section's own required keys (url, token, executor) are rendered by the synth.
   if (error.keyword === 'required' && path.length === 0) return undefined;
-  const value = path.reduce<unknown>((v, k) => (isTable(v) || Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined), overrides);
-  const where = path.length === 0 ? '[[runners]]' : `[runners.${path.filter((s) => !/^[0-9]+$/.test(s)).join('.')}]`;
+  const value = path.reduce<unknown>((v, k) => (isTable(v) || Array.isArray(v) ? (v as Record<string | number, unknown>)[k] : undefined), overrides);
+  const where = path.length === 0 ? '[[runners]]' : `[runners.${path.filter((s) => typeof s === 'string').join('.')}]`;
   switch (error.keyword) {
     case 'additionalProperties': {
       const key = String(error.params.additionalProperty);
@@ -228,7 +229,7 @@ export function checkRunnerOverrides(platform: Platform, { config: t, source }: 
     for (const { path, rule } of refused) problems.push(problemAt(source, [...base, ...path], refusal(rule, i), 'key'));
     const validate = validateRunnerSection();
     if (validate(overrides)) return;
-    const under = (path: readonly string[]) => refused.some((r) => r.path.every((s, j) => path[j] === s));
+    const under = (path: readonly (string | number)[]) => refused.some((r) => r.path.every((s, j) => path[j] === s));
     for (const error of validate.errors ?? []) {
       const described = describe(error, overrides);
       if (!described || under(described.path)) continue;

@@ -41,17 +41,19 @@ const featureFlagName = z
     message: 'is not a feature flag of gitlab-runner 19.3 (gitlab-runner ignores unknown names silently); see https://docs.gitlab.com/runner/configuration/feature-flags/',
   });
 
-/** `[runners.feature_flags]`: flag name → on/off. */
-export const featureFlags = z
-  .record(featureFlagName, z.boolean())
-  .superRefine((flags, ctx) => {
-    for (const [name, value] of Object.entries(flags)) {
-      const fixed = FIXED_FEATURE_FLAGS[name];
-      if (fixed && value !== fixed.value) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `cannot be ${value}: the project sets it to ${fixed.value} because ${fixed.reason}` });
-      }
-    }
+/** `[runners.feature_flags]`: flag name → on/off. The fixed flags are checked by the rules (fixedFlagProblems). */
+export const featureFlags = z.record(featureFlagName, z.boolean());
+
+/**
+ * Flags set to another value than the project fixes, as key paths below `at` and messages (a rule,
+ * not a zod refinement: the flag names contain TOKEN, so a zod message would hide the value).
+ */
+export function fixedFlagProblems(flags: Readonly<Record<string, boolean>>, at: readonly PropertyKey[]): { path: PropertyKey[]; message: string }[] {
+  return Object.entries(flags).flatMap(([name, value]) => {
+    const fixed = FIXED_FEATURE_FLAGS[name];
+    return fixed && value !== fixed.value ? [{ path: [...at, name], message: `cannot be ${value}: the project sets it to ${fixed.value}, because ${fixed.reason}` }] : [];
   });
+}
 
 /**
  * Extra config.toml keys merged into a runner's `[[runners]]` section, spelled as config.toml

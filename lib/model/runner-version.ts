@@ -139,7 +139,7 @@ export function platformVersionProblems(settings: RunnerImageSettings): VersionP
   if (settings.image) {
     const v = managerImageVersion(settings.image);
     if (!v) {
-      problems.push({ path: ['runner', 'image'], message: `its tag '${imageTag(settings.image) ?? ''}' names no gitlab-runner version; tag it as GitLab does (alpine-v${version} or v${version}) so the helper can be checked against it, or set runner.version and runner.imageRepository instead (for a mirror)` });
+      problems.push({ path: ['runner', 'image'], message: `its tag '${imageTag(settings.image) ?? ''}' names no gitlab-runner version; tag it as GitLab does (alpine-v${DEFAULT_RUNNER_VERSION} or v${DEFAULT_RUNNER_VERSION}) so the helper can be checked against it, or set runner.version and runner.imageRepository instead (for a mirror)` });
     } else if (compareVersions(v, MINIMUM_RUNNER_VERSION) < 0) {
       problems.push({ path: ['runner', 'image'], message: `is gitlab-runner ${v}, ${TOO_OLD}` });
     } else if (v !== version) {
@@ -149,7 +149,7 @@ export function platformVersionProblems(settings: RunnerImageSettings): VersionP
   if (settings.helperImage) {
     const h = helperImageVersion(settings.helperImage);
     if (!h) {
-      problems.push({ path: ['runner', 'helperImage'], message: `its tag '${imageTag(settings.helperImage) ?? ''}' names no architecture and version; tag it as GitLab does (x86_64-v${version} or arm64-v${version}) so it can be checked against the manager and the nodes` });
+      problems.push({ path: ['runner', 'helperImage'], message: `its tag '${imageTag(settings.helperImage) ?? ''}' names no architecture and version; tag it as GitLab does (x86_64-v${DEFAULT_RUNNER_VERSION} or arm64-v${DEFAULT_RUNNER_VERSION}) so it can be checked against the manager and the nodes` });
     } else if (compareVersions(h.version, MINIMUM_RUNNER_VERSION) < 0) {
       problems.push({ path: ['runner', 'helperImage'], message: `is gitlab-runner-helper ${h.version}, ${TOO_OLD}` });
     } else if (h.version !== version) {
