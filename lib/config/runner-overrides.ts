@@ -238,3 +238,8 @@ export function checkRunnerOverrides(platform: Platform, { config: t, source }: 
   });
   return problems;
 }
+
+/** Whether the schema validator was loaded (for the test that keeps start-up lean). */
+export function validatorLoaded(): boolean {
+  return runnerValidator !== undefined;
+}
