@@ -165,21 +165,62 @@ function refusedPaths(overrides: Record<string, unknown>, variant: Platform['arc
   return found;
 }
 
-let runnerValidator: ValidateFunction | undefined;
+interface JsonSchema {
+  $ref?: string;
+  properties?: Record<string, JsonSchema | boolean>;
+  items?: JsonSchema;
+  required?: string[];
+  [key: string]: unknown;
+}
 
-/** The `[[runners]]` item of gitlab-runner's config.toml schema, compiled on first use. */
-function validateRunnerSection(): ValidateFunction {
-  if (!runnerValidator) {
-    // Loaded here, not at the top: only configurations with overrides pay for ajv and the schema.
+interface RunnerSchema {
+  readonly defs: Record<string, JsonSchema>;
+  readonly ajv: import('ajv').default;
+  /** Validators by the top-level keys they check. */
+  readonly validators: Map<string, ValidateFunction>;
+}
+
+let runnerSchema: RunnerSchema | undefined;
+
+/**
+ * A validator of the `[[runners]]` item of gitlab-runner's config.toml schema, for overrides with
+ * these top-level keys. Loaded here, not at the top, so only configurations with overrides pay for
+ * ajv and the schema; and compiled for the keys present only (the other properties accept
+ * anything, and the overrides do not have them), because compiling `[runners.kubernetes]` and its
+ * dozens of types costs far more than a synth of the example.
+ */
+function runnerValidator(keys: readonly string[]): ValidateFunction {
+  if (!runnerSchema) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const Ajv2020 = (require('ajv/dist/2020') as typeof import('ajv/dist/2020')).default;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const schema = require('../../reference/gitlab-runner-config.schema.json') as { $id: string; $defs: Record<string, unknown> };
-    const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false, verbose: true });
-    ajv.addSchema(schema);
-    runnerValidator = ajv.compile({ $ref: `${schema.$id}#/$defs/runner` });
+    const schema = require('../../reference/gitlab-runner-config.schema.json') as { $defs: Record<string, JsonSchema> };
+    runnerSchema = { defs: schema.$defs, ajv: new Ajv2020({ allErrors: true, strict: false, validateFormats: false, inlineRefs: false }), validators: new Map() };
   }
-  return runnerValidator;
+  const { defs, ajv, validators } = runnerSchema;
+  const id = [...keys].sort().join(',');
+  let validate = validators.get(id);
+  if (!validate) {
+    // The section's own required keys (url, token, executor) are rendered by the synth.
+    const { required: _rendered, ...runner } = defs.runner;
+    const properties = Object.fromEntries(Object.entries(runner.properties ?? {}).map(([k, v]) => [k, keys.includes(k) ? v : true]));
+    validate = ajv.compile({ $defs: defs, ...runner, properties });
+    validators.set(id, validate);
+  }
+  return validate;
+}
+
+/** The keys the schema knows at a key path of the section (for "did you mean"). */
+function knownKeys(path: readonly (string | number)[]): string[] {
+  const defs = runnerSchema?.defs ?? {};
+  const deref = (s: JsonSchema | boolean | undefined): JsonSchema | undefined => {
+    let schema = typeof s === 'object' ? s : undefined;
+    for (let i = 0; schema?.$ref && i < 10; i++) schema = defs[schema.$ref.replace('#/$defs/', '')];
+    return schema;
+  };
+  let schema = deref(defs.runner);
+  for (const segment of path) schema = deref(typeof segment === 'number' ? schema?.items : schema?.properties?.[segment]);
+  return Object.keys(schema?.properties ?? {});
 }
 
 /** A JSON pointer as a key path; list indices become numbers (printed as [0]). */
@@ -195,15 +236,12 @@ function show(value: unknown): string {
 /** A schema error as a key path (inside the section) and a message. */
 function describe(error: ErrorObject, overrides: unknown): { path: (string | number)[]; message: string; at: 'key' | 'value' } | undefined {
   const path = pointerToPath(error.instancePath);
-  // The section's own required keys (url, token, executor) are rendered by the synth.
-  if (error.keyword === 'required' && path.length === 0) return undefined;
   const value = path.reduce<unknown>((v, k) => (isTable(v) || Array.isArray(v) ? (v as Record<string | number, unknown>)[k] : undefined), overrides);
   const where = path.length === 0 ? '[[runners]]' : `[runners.${path.filter((s) => typeof s === 'string').join('.')}]`;
   switch (error.keyword) {
     case 'additionalProperties': {
       const key = String(error.params.additionalProperty);
-      const known = Object.keys(((error.parentSchema as { properties?: object })?.properties) ?? {});
-      const suggestion = closest(key, known);
+      const suggestion = closest(key, knownKeys(path));
       return { path: [...path, key], message: `is not a key of ${where} in gitlab-runner 19.3${suggestion ? `; did you mean '${suggestion}'?` : ''}`, at: 'key' };
     }
     case 'propertyNames':
@@ -227,7 +265,7 @@ export function checkRunnerOverrides(platform: Platform, { config: t, source }: 
     const base = ['runners', i, 'configOverrides'];
     const refused = refusedPaths(overrides, variant);
     for (const { path, rule } of refused) problems.push(problemAt(source, [...base, ...path], refusal(rule, i), 'key'));
-    const validate = validateRunnerSection();
+    const validate = runnerValidator(Object.keys(overrides));
     if (validate(overrides)) return;
     const under = (path: readonly (string | number)[]) => refused.some((r) => r.path.every((s, j) => path[j] === s));
     for (const error of validate.errors ?? []) {
@@ -241,5 +279,5 @@ export function checkRunnerOverrides(platform: Platform, { config: t, source }: 
 
 /** Whether the schema validator was loaded (for the test that keeps start-up lean). */
 export function validatorLoaded(): boolean {
-  return runnerValidator !== undefined;
+  return runnerSchema !== undefined;
 }
