@@ -189,7 +189,7 @@ let runnerSchema: RunnerSchema | undefined;
  * anything, and the overrides do not have them), because compiling `[runners.kubernetes]` and its
  * dozens of types costs far more than a synth of the example.
  */
-function runnerValidator(keys: readonly string[]): ValidateFunction {
+function runnerValidator(overrides: Readonly<Record<string, unknown>>): ValidateFunction {
   if (!runnerSchema) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const Ajv2020 = (require('ajv/dist/2020') as typeof import('ajv/dist/2020')).default;
@@ -198,13 +198,19 @@ function runnerValidator(keys: readonly string[]): ValidateFunction {
     runnerSchema = { defs: schema.$defs, ajv: new Ajv2020({ allErrors: true, strict: false, validateFormats: false, inlineRefs: false }), validators: new Map() };
   }
   const { defs, ajv, validators } = runnerSchema;
-  const id = [...keys].sort().join(',');
+  const keys = Object.keys(overrides);
+  const kubernetes = isTable(overrides.kubernetes) ? Object.keys(overrides.kubernetes) : undefined;
+  const id = `${[...keys].sort().join(',')};${[...(kubernetes ?? [])].sort().join(',')}`;
   let validate = validators.get(id);
   if (!validate) {
+    // Properties the overrides do not have accept anything; [runners.kubernetes] likewise.
+    const only = (schema: JsonSchema, present: readonly string[], deeper: Record<string, JsonSchema | boolean> = {}) => ({
+      ...schema,
+      properties: Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, v]) => [k, k in deeper ? deeper[k] : present.includes(k) ? v : true])),
+    });
     // The section's own required keys (url, token, executor) are rendered by the synth.
     const { required: _rendered, ...runner } = defs.runner;
-    const properties = Object.fromEntries(Object.entries(runner.properties ?? {}).map(([k, v]) => [k, keys.includes(k) ? v : true]));
-    validate = ajv.compile({ $defs: defs, ...runner, properties });
+    validate = ajv.compile({ $defs: defs, ...only(runner, keys, kubernetes ? { kubernetes: only(defs.kubernetes, kubernetes) } : {}) });
     validators.set(id, validate);
   }
   return validate;
@@ -265,7 +271,7 @@ export function checkRunnerOverrides(platform: Platform, { config: t, source }: 
     const base = ['runners', i, 'configOverrides'];
     const refused = refusedPaths(overrides, variant);
     for (const { path, rule } of refused) problems.push(problemAt(source, [...base, ...path], refusal(rule, i), 'key'));
-    const validate = runnerValidator(Object.keys(overrides));
+    const validate = runnerValidator(overrides);
     if (validate(overrides)) return;
     const under = (path: readonly (string | number)[]) => refused.some((r) => r.path.every((s, j) => path[j] === s));
     for (const error of validate.errors ?? []) {
