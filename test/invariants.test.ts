@@ -218,8 +218,10 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
   });
 
   test('manager placement == config.toml job placement == the tenant nodes', () => {
-    expect(podSpec.nodeSelector).toEqual(tenant.nodes.labels);
-    for (const runner of toml.runners) expect(runner.kubernetes.node_selector).toEqual(tenant.nodes.labels);
+    // The tenant's labels, plus kubernetes.io/arch when it declares nodes.architecture.
+    const selector = { ...tenant.nodes.labels, ...(tenant.nodes.architecture ? { 'kubernetes.io/arch': tenant.nodes.architecture } : {}) };
+    expect(podSpec.nodeSelector).toEqual(selector);
+    for (const runner of toml.runners) expect(runner.kubernetes.node_selector).toEqual(selector);
     const fromTenant = canonicalTolerations(tenant.nodes.taints.map((t) => (t.value === undefined ? { key: t.key, operator: 'Exists', effect: t.effect } : { ...t, operator: 'Equal' })));
     expect(canonicalTolerations(podSpec.tolerations ?? [])).toEqual(fromTenant);
     for (const runner of toml.runners) expect(tomlTolerations(runner.kubernetes.node_tolerations ?? {})).toEqual(fromTenant);
@@ -232,7 +234,10 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
       for (const key of Object.keys(k).filter((key) => key.endsWith('_overwrite_allowed'))) {
         expect(`${key}=${JSON.stringify(k[key])}`).toMatch(/=(""|false)$/);
       }
-      expect(Object.keys(k).filter((key) => key.endsWith('_overwrite_max_allowed'))).toEqual([]);
+      // Ceilings for KUBERNETES_* job variables exist only where configOverrides set them.
+      const spec = tenant.runners.find((r) => r.name === runner.name)!;
+      const ceilings = Object.keys((spec.configOverrides?.kubernetes ?? {}) as object).filter((key) => key.endsWith('_overwrite_max_allowed'));
+      expect(Object.keys(k).filter((key) => key.endsWith('_overwrite_max_allowed'))).toEqual(ceilings);
       expect(k.privileged).toBe(false);
       expect(k.allow_privilege_escalation).toBe(false);
       expect(k.automount_service_account_token).toBe(false);
@@ -404,7 +409,7 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
     }
     for (const v of spec.volumes) expect(Object.keys(v).filter((k) => k !== 'name')).not.toContain('hostPath');
     // Every long-running pod sits on the tenant's nodes, like the jobs.
-    expect(spec.nodeSelector).toEqual(tenant.nodes.labels);
+    expect(spec.nodeSelector).toEqual({ ...tenant.nodes.labels, ...(tenant.nodes.architecture ? { 'kubernetes.io/arch': tenant.nodes.architecture } : {}) });
     expect(canonicalTolerations(spec.tolerations ?? [])).toEqual(canonicalTolerations(podSpec.tolerations ?? []));
   });
 
@@ -448,7 +453,9 @@ describe.each(rows)('%s', (_label, { tenant, objects: all, config, layout }) => 
       const entry = env.find((e) => e.name === variable);
       const spec = tenant.runners.find((r) => r.name === runner.name)!;
       expect(entry).toEqual({ name: variable, valueFrom: { secretKeyRef: { name: tenant.tokenSecretName, key: spec.tokenSecretKey ?? spec.name } } });
-      expect(runner.feature_flags).toEqual({ FF_DISABLE_AUTOMATIC_TOKEN_ROTATION: true });
+      // Token rotation by the runner stays off whatever flags are configured.
+      expect(runner.feature_flags).toEqual({ FF_DISABLE_AUTOMATIC_TOKEN_ROTATION: true, ...config.platform.runner.featureFlags, ...spec.featureFlags });
+      expect(runner.feature_flags.FF_DISABLE_AUTOMATIC_TOKEN_ROTATION).toBe(true);
     }
     // Plain values only for the CA directory and the proxy (no credentials: the loader refuses them in proxy URLs).
     const plain = [...(network.caBundle ? ['SSL_CERT_DIR'] : []), ...(network.proxy ? ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'] : [])];

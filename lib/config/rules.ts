@@ -12,6 +12,9 @@ import { cidrWithin } from '../model/network';
 import { checkPlatformIsolation, checkTenantIsolation } from './isolation-rules';
 import { checkPodSettings } from './pod-settings-rules';
 import { checkCaBundlesAcrossTenants, checkPlatformNetwork, checkTenantNetwork } from './network-rules';
+import { checkRunnerOverrides } from './runner-overrides';
+import { fixedFlagProblems } from './schema-overrides-versions';
+import { platformVersionProblems, tenantVersionProblems } from '../model/runner-version';
 
 import type { Entry } from './entry';
 
@@ -32,7 +35,14 @@ export function bucketNameProblem(name: string): string | undefined {
 
 export function checkTenants(platform: Platform, entries: readonly Entry[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  for (const entry of entries) problems.push(...checkTenant(platform, entry));
+  for (const entry of entries) {
+    problems.push(...checkTenant(platform, entry), ...checkRunnerOverrides(platform, entry));
+    const { runnerVersion, nodes } = entry.config;
+    entry.config.runners.forEach((runner, i) => {
+      for (const p of fixedFlagProblems(runner.featureFlags, ['runners', i, 'featureFlags'])) problems.push(problemAt(entry.source, p.path, p.message));
+    });
+    for (const p of tenantVersionProblems(platform.runner, { runnerVersion, architecture: nodes.architecture, nodeLabels: nodes.labels })) problems.push(problemAt(entry.source, p.path, p.message));
+  }
   problems.push(...checkTenantIsolation(platform, entries));
   problems.push(...checkPodSettings(platform, entries));
   problems.push(...checkCaBundlesAcrossTenants(platform, entries));
@@ -239,6 +249,8 @@ export function checkPlatform(platform: Platform): { path: PropertyKey[]; messag
   }
   problems.push(...checkPlatformIsolation(platform));
   problems.push(...checkPlatformNetwork(platform));
+  problems.push(...fixedFlagProblems(platform.runner.featureFlags, ['runner', 'featureFlags']));
+  problems.push(...platformVersionProblems(platform.runner).map((p) => ({ path: [...p.path], message: p.message })));
   return problems;
 }
 

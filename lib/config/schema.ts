@@ -11,6 +11,8 @@ import { z } from 'zod';
 import { RegistrationSchema } from './schema-registration';
 import { allowedCsiDrivers, jobVolumesSchema, podSettingsSchema, PodSettingsPrimitives } from './schema-pod-settings';
 import { networkSchemas } from './schema-network';
+import { configOverrides, featureFlags, nodeArchitecture, runnerVersion } from './schema-overrides-versions';
+import { DEFAULT_HELPER_REPOSITORY, DEFAULT_RUNNER_REPOSITORY, DEFAULT_RUNNER_VERSION } from '../model/runner-version';
 
 // ---------------------------------------------------------------------------------------------
 // Primitive rules. Messages say the rule, so an error line is enough to fix the input.
@@ -253,6 +255,8 @@ export const RunnerSchema = z
       .describe('Job pod container resources: build, helper and each service container'),
     registration: RegistrationSchema.optional().describe('Where npm run runners creates this runner in GitLab (group, project or instance) and with which tags; read by that command only, never synthesized (docs/runner-registration.md)'),
     volumes: jobVolumesSchema(podPrimitives).describe('Extra volumes of this runner\'s job pods (config.toml [runners.kubernetes.volumes]); hostPath and nfs are refused (docs/pod-settings.md)'),
+    featureFlags: featureFlags.default({}).describe('[runners.feature_flags] of this runner (over runner.featureFlags of platform.yaml): FF_ name -> true/false, names of gitlab-runner 19.3 only; FF_DISABLE_AUTOMATIC_TOKEN_ROTATION stays true (docs/overrides.md)'),
+    configOverrides: configOverrides.optional().describe('Extra config.toml keys merged into this runner\'s [[runners]] section, spelled as config.toml does (kubernetes: { poll_interval: 5 }); checked against gitlab-runner\'s schema; keys the isolation depends on and keys with a typed setting are refused (docs/overrides.md)'),
   });
 
 const taint = z.strictObject({
@@ -363,8 +367,10 @@ export const TenantSchema = z.strictObject({
     taints: z.array(taint).max(LIMITS.taints).default([]).describe('Taints of the tenant nodes; pods tolerate exactly these'),
     allowUntainted: z.boolean().default(false).describe('Accept nodes without taints (other workloads could share them)'),
     maxNodes: z.number().int().min(1).max(1000).default(1).describe('daemonSet variant: nodes in the pool; each runs a manager with its own concurrent, and the quota allows all of them'),
+    architecture: nodeArchitecture.optional().describe('CPU architecture of the tenant\'s nodes: picks the helper image tag (x86_64-v… or arm64-v…) and, when set, adds the node selector kubernetes.io/arch; unset means amd64 without that selector'),
   }).describe('The nodes reserved for this tenant (labelled and tainted for it alone)'),
   separateBuildNamespace: z.boolean().optional().describe('Overrides architecture.separateBuildNamespace for this tenant'),
+  runnerVersion: runnerVersion.optional().describe('gitlab-runner version of this tenant (a canary or ring ahead of or behind runner.version of platform.yaml); its images are derived like the platform\'s (docs/operations.md, Upgrading and rolling back runners)'),
   tokenSecretName: dnsLabel(253).optional().describe('Existing Secret with one runner token per key (default gitlab-runner-tokens; <tenant>-gitlab-runner-tokens in the sharedNamespace variant)'),
   runners: z.array(RunnerSchema).min(1).max(LIMITS.runners).describe('The tenant\'s runners: one [[runners]] section each, registered in GitLab with its own token'),
   secrets: SecretsSchema.describe('Where the runner token, registry push and static S3 key Secrets come from: existing (default) or externalSecret'),
@@ -448,8 +454,8 @@ export const TenantSchema = z.strictObject({
 // Platform
 // ---------------------------------------------------------------------------------------------
 
-export const DEFAULT_RUNNER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v19.3.0';
-export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v19.3.0';
+export const DEFAULT_RUNNER_IMAGE = `${DEFAULT_RUNNER_REPOSITORY}:alpine-v${DEFAULT_RUNNER_VERSION}`;
+export const DEFAULT_HELPER_IMAGE = `${DEFAULT_HELPER_REPOSITORY}:x86_64-v${DEFAULT_RUNNER_VERSION}`;
 export const DEFAULT_KANIKO_IMAGE = 'ghcr.io/osscontainertools/kaniko:v1.28.3-debug';
 export const DEFAULT_CACHE_REGISTRY_IMAGE = 'docker.io/library/registry:3.0.0';
 
@@ -508,8 +514,12 @@ export const PlatformSchema = z.strictObject({
   }).describe('The cluster the runners run in'),
   runner: z
     .strictObject({
-      image: pinnedImage.default(DEFAULT_RUNNER_IMAGE).describe('gitlab-runner image (>= 18.10 for ${VAR} tokens)'),
-      helperImage: pinnedImage.default(DEFAULT_HELPER_IMAGE).describe('gitlab-runner-helper image for job pods'),
+      version: runnerVersion.optional().describe(`gitlab-runner version of every tenant (tenants may override it with runnerVersion); at least 18.10.0. Default ${DEFAULT_RUNNER_VERSION}, or the version in the tag of runner.image`),
+      imageRepository: imageRepository.default(DEFAULT_RUNNER_REPOSITORY).describe('Repository of the gitlab-runner image (a mirror, for instance); the tag is alpine-v<version>'),
+      helperImageRepository: imageRepository.default(DEFAULT_HELPER_REPOSITORY).describe('Repository of the gitlab-runner-helper image; the tag is x86_64-v<version> or arm64-v<version> after nodes.architecture'),
+      image: pinnedImage.optional().describe('A fixed gitlab-runner image instead of the derived one; its tag must name the version (alpine-v19.3.0, v19.3.0), the same as the helper\'s, at least 18.10.0. Tenants then cannot set runnerVersion'),
+      helperImage: pinnedImage.optional().describe('A fixed gitlab-runner-helper image instead of the derived one; its tag must name the architecture and the same version as the manager (x86_64-v19.3.0)'),
+      featureFlags: featureFlags.default({}).describe('[runners.feature_flags] of every runner (a runner\'s featureFlags win): FF_ name -> true/false'),
       helperRunAsUser: z
         .number()
         .int()

@@ -8,6 +8,7 @@ import type { Platform, Tenant } from '../config/schema';
 import { TenantLayout, tenantLayout } from './layout';
 import { cacheRegistryHost } from './names';
 import type { ExtraObject } from './extra-objects';
+import { RunnerImages, runnerImages } from './runner-version';
 
 /** A tenant as everything after the loader consumes it: validated, defaulted and resolved. Plain data. */
 export interface TenantConfig extends Tenant {
@@ -23,6 +24,8 @@ export interface TenantConfig extends Tenant {
   readonly kanikoPushSecretName: string;
   /** The tenant's own manifests from `<tenant>/extra/` (docs/extra-objects.md), validated; unset when it has none. */
   readonly extraObjects?: readonly ExtraObject[];
+  /** gitlab-runner version, manager and helper images, node architecture (lib/model/runner-version.ts). */
+  readonly runnerImages: RunnerImages;
 }
 
 /** A cluster's validated and resolved configuration (what the loader returns). */
@@ -47,6 +50,7 @@ export function resolveTenant(platform: Platform, tenant: Tenant, file: string):
     kanikoCacheRepo: kanikoCacheRepo(platform, tenant, layout),
     tokenSecretName: tenant.tokenSecretName ?? layout.names.tokenSecret,
     kanikoPushSecretName: layout.names.kanikoPushSecret,
+    runnerImages: runnerImages(platform.runner, { runnerVersion: tenant.runnerVersion, architecture: tenant.nodes.architecture }),
   };
 }
 

@@ -5,6 +5,7 @@
  * https://docs.gitlab.com/runner/executors/kubernetes/
  */
 import { CacheConfig, ConfigMapVolumeConfig, KubernetesConfig, RunnerConfig, SecretVolumeConfig, SecurityContextConfig } from './model';
+import { mergeOverrides } from './overrides';
 import { JobPodConfig, mergeVolumes, VolumesConfig } from './pod-model';
 
 /** Capabilities Kaniko needs to unpack and snapshot image filesystems as root, without privilege. */
@@ -33,6 +34,10 @@ export interface RunnerSectionSpec {
   /** Extra job environment. */
   readonly environment: Readonly<Record<string, string>>;
   readonly resources: { readonly build: ContainerSize; readonly helper: ContainerSize; readonly service: ContainerSize };
+  /** `[runners.feature_flags]` besides FF_DISABLE_AUTOMATIC_TOKEN_ROTATION (always true). */
+  readonly featureFlags?: Readonly<Record<string, boolean>>;
+  /** Extra keys added to the section (checked by the loader; never replace a rendered key). */
+  readonly configOverrides?: Readonly<Record<string, unknown>>;
 }
 
 /** Where and how the runner's jobs run: the tenant's namespace, scheduling, identity and caches. */
@@ -148,7 +153,7 @@ export function runnerSection(runner: RunnerSectionSpec, context: RunnerSectionC
     service_container_security_context: noEscalation,
     volumes: mergeVolumes({ config_map: [...(context.configMapVolumes ?? [])], secret: [...context.secretVolumes] }, context.extraVolumes),
   };
-  return {
+  return mergeOverrides({
     name: runner.name,
     url: context.url,
     token: `\${${context.tokenEnv}}`,
@@ -158,8 +163,13 @@ export function runnerSection(runner: RunnerSectionSpec, context: RunnerSectionC
     environment: [...context.jobEnvironment, ...Object.entries(runner.environment).map(([k, v]) => `${k}=${v}`)],
     // The token lives in a Secret that GitOps owns; a rotated token written back to config.toml
     // would be lost on the next restart.
-    feature_flags: { FF_DISABLE_AUTOMATIC_TOKEN_ROTATION: true },
+    feature_flags: { FF_DISABLE_AUTOMATIC_TOKEN_ROTATION: true, ...sortedFlags(runner.featureFlags) },
     kubernetes,
     cache: context.cache,
-  };
+  }, runner.configOverrides);
+}
+
+/** Configured flags in name order (stable diffs), without the one the project fixes. */
+function sortedFlags(flags: Readonly<Record<string, boolean>> | undefined): Record<string, boolean> {
+  return Object.fromEntries(Object.entries(flags ?? {}).filter(([name]) => name !== 'FF_DISABLE_AUTOMATIC_TOKEN_ROTATION').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -31,6 +31,7 @@ export const runner = (name: string, overrides: Partial<RunnerSpec> = {}): Runne
   allowedImages: [],
   allowedServices: [],
   environment: {},
+  featureFlags: {},
   resources: { build: BUILD, helper: HELPER, service: SERVICE },
   volumes: { emptyDir: [], configMap: [], secret: [], pvc: [], csi: [] },
   ...overrides,

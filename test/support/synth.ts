@@ -32,6 +32,7 @@ export const CONFIG_DIRS: Record<string, string> = {
   'fixture pod-settings': path.join(VALID_FIXTURES, 'pod-settings'),
   'fixture pod-settings shared namespace': path.join(VALID_FIXTURES, 'pod-settings-shared'),
   'fixture enterprise-network': path.join(VALID_FIXTURES, 'enterprise-network'),
+  'fixture overrides-versions': path.join(VALID_FIXTURES, 'overrides-versions'),
 };
 
 const cache = new Map<string, SynthesizedTenant[]>();

@@ -12,8 +12,9 @@ import { ROOT } from '../support/synth';
 import { treeHash } from '../support/tree';
 
 const CDK8S = path.join(ROOT, 'node_modules', '.bin', 'cdk8s');
-// What a fresh clone holds (besides node_modules, linked): sources, cdk8s.yaml, config/, dist/.
-const CLONED = ['cdk8s.yaml', 'main.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'lib', 'imports', 'scripts', 'config', 'dist'];
+// What a fresh clone holds (besides node_modules, linked): sources, cdk8s.yaml, config/, dist/, and
+// reference/ (the loader checks configOverrides against the runner's config.toml schema there).
+const CLONED = ['cdk8s.yaml', 'main.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'lib', 'imports', 'scripts', 'reference', 'config', 'dist'];
 
 let repo: string;
 beforeAll(() => {
