@@ -6,7 +6,7 @@
  *    thing, and the typed setting is what the quota, the summary and the rules see.
  * 2. Keys the isolation depends on are refused with the reason they are fixed. This is a deny
  *    list of key patterns, not an allow list: gitlab-runner grows settings every release and most
- *    (timeouts, retries, scripts, resource ceilings for jobs, pod annotations) are the tenant's own
+ *    (timeouts, retries, scripts, resource ceilings for jobs) are the tenant's own
  *    business. What makes a key dangerous is known and stable: where job pods run and with what
  *    identity, privileges, network, scheduling and cache; whether jobs may override it.
  * 3. Everything else must be valid for gitlab-runner 19.3: the `[[runners]]` item of
@@ -76,6 +76,21 @@ export const OVERRIDE_RULES: readonly Rule[] = [
   { pattern: 'kubernetes.allowed_services', use: 'runners[#].allowedServices' },
   { pattern: 'kubernetes.poll_timeout', use: 'runners[#].pollTimeoutSeconds' },
   { pattern: 'kubernetes.image_pull_secrets', use: 'imagePullSecrets (of the tenant)' },
+  // Pod settings and job volumes have typed, checked settings (docs/pod-settings.md): through
+  // configOverrides they would skip the checks (reserved label and annotation prefixes, affinity
+  // limited to the tenant's namespaces, mount paths, hostPath and Secret names).
+  { pattern: 'kubernetes.priority_class_name', variant: 'sharedNamespace', reason: "in the shared namespace the PriorityClass scopes this tenant's ResourceQuota" },
+  { pattern: 'kubernetes.priority_class_name', use: 'pods.jobs.priorityClassName' },
+  { pattern: 'kubernetes.pod_annotations', use: 'pods.jobs.annotations' },
+  { pattern: 'kubernetes.pod_labels', use: 'pods.jobs.labels (the NetworkPolicies and the ResourceQuota select job pods by the labels tenant-runners sets, which always win)' },
+  { pattern: 'kubernetes.host_aliases', use: 'pods.jobs.hostAliases' },
+  { pattern: 'kubernetes.affinity', use: 'pods.jobs.affinity' },
+  { pattern: 'kubernetes.volumes.empty_dir', use: 'runners[#].volumes.emptyDir' },
+  { pattern: 'kubernetes.volumes.secret', use: "runners[#].volumes.secret (never the runner token or S3 key Secret)" },
+  { pattern: 'kubernetes.volumes.config_map', use: 'runners[#].volumes.configMap' },
+  { pattern: 'kubernetes.volumes.pvc', use: 'runners[#].volumes.pvc' },
+  { pattern: 'kubernetes.volumes.csi', use: 'runners[#].volumes.csi (drivers the platform allows in runner.allowedCsiDrivers)' },
+  { pattern: 'tls-ca-file', use: 'caBundle (in platform.yaml or the tenant file, docs/enterprise-network.md)' },
 
   // The runner's identity and connection.
   { pattern: 'token', reason: 'the token comes from the tenant token Secret as ${RUNNER_TOKEN_…} and is never written to config/ or dist/' },
@@ -93,7 +108,6 @@ export const OVERRIDE_RULES: readonly Rule[] = [
   { pattern: 'kubernetes.node_tolerations*', reason: ISOLATION_NODES },
   { pattern: 'kubernetes.scheduler_name', reason: "the default scheduler keeps job pods off nodes whose taints they do not tolerate; another scheduler may not, and could place them on other tenants' nodes" },
   { pattern: 'kubernetes.runtime_class_name', reason: "a RuntimeClass can add tolerations and a node selector to the pod (its scheduling field), reaching other tenants' nodes, or pick a weaker runtime; ask the platform team" },
-  { pattern: 'kubernetes.priority_class_name', variant: 'sharedNamespace', reason: "in the shared namespace the PriorityClass scopes this tenant's ResourceQuota" },
   { pattern: 'kubernetes.pod_spec', reason: 'pod_spec patches can change any field of job pods: namespace, security contexts, tolerations, host namespaces' },
 
   // Privileges and identity of job pods.
@@ -116,16 +130,11 @@ export const OVERRIDE_RULES: readonly Rule[] = [
   { pattern: 'kubernetes.*_overwrite_allowed', reason: 'jobs must not gain overrides (KUBERNETES_* CI variables) of what this configuration fixes' },
 
   // Network and selection.
-  { pattern: 'kubernetes.pod_labels', reason: 'the NetworkPolicies and the ResourceQuota select job pods by these labels' },
   { pattern: 'kubernetes.dns_policy', reason: 'the NetworkPolicies allow DNS only to the cluster DNS pods' },
   { pattern: 'kubernetes.dns_config', reason: 'the NetworkPolicies allow DNS only to the cluster DNS pods' },
 
-  // Volumes: only emptyDir is the pod's own.
+  // Volumes without a typed setting.
   { pattern: 'kubernetes.volumes.host_path', reason: "a hostPath volume exposes the node's file system (and other tenants' data on it); Pod Security baseline refuses it too" },
-  { pattern: 'kubernetes.volumes.secret', reason: "job pods could mount any Secret of the namespace, such as the runner token Secret; the Secret volumes job pods need are rendered from the tenant's settings" },
-  { pattern: 'kubernetes.volumes.config_map', reason: 'job pods could mount any ConfigMap of the namespace (in the shared namespace, other tenants\' runner configuration)' },
-  { pattern: 'kubernetes.volumes.pvc', reason: 'job pods could mount any PersistentVolumeClaim of the namespace (in the shared namespace, other tenants\' claims)' },
-  { pattern: 'kubernetes.volumes.csi', reason: 'an inline CSI volume reaches storage (or a secrets store) outside the tenant with the node\'s credentials' },
   { pattern: 'kubernetes.volumes.nfs', reason: 'the node mounts NFS shares itself, past the NetworkPolicies of the job pods' },
 ];
 

@@ -139,8 +139,8 @@ describe('configOverrides', () => {
     const section = runnerSection(spec, sectionContext());
     const undecided = keyPaths(section).filter((p) => !p.some((_, i) => overrideRule(p.slice(0, i + 1), 'sharedNamespace')));
     expect(undecided.map((p) => p.join('.'))).toEqual([]);
-    // Outside the shared namespace the section has no priority_class_name, and overrides may set one.
-    expect(overrideRule(['kubernetes', 'priority_class_name'], 'namespacePerTenant')).toBeUndefined();
+    // Outside the shared namespace the typed pods.jobs.priorityClassName sets it (checked: no system- classes).
+    expect(overrideRule(['kubernetes', 'priority_class_name'], 'namespacePerTenant')?.use).toBe('pods.jobs.priorityClassName');
   });
 
   test('rules name a typed setting or a reason, never both or neither', () => {
@@ -151,7 +151,8 @@ describe('configOverrides', () => {
     expect(overrideRule(['kubernetes', 'cpu_limit_overwrite_max_allowed'], 'namespacePerTenant')).toBeUndefined();
     expect(overrideRule(['kubernetes', 'pod_annotations_overwrite_allowed'], 'namespacePerTenant')?.reason).toMatch(/jobs must not gain overrides/);
     expect(overrideRule(['kubernetes', 'init_permissions_container_security_context'], 'namespacePerTenant')?.reason).toMatch(/unprivileged/);
-    expect(overrideRule(['kubernetes', 'volumes', 'empty_dir'], 'namespacePerTenant')).toBeUndefined();
+    expect(overrideRule(['kubernetes', 'volumes', 'empty_dir'], 'namespacePerTenant')?.use).toBe('runners[#].volumes.emptyDir');
+    expect(overrideRule(['kubernetes', 'pod_annotations'], 'namespacePerTenant')?.use).toBe('pods.jobs.annotations');
     expect(overrideRule(['kubernetes', 'volumes', 'host_path'], 'namespacePerTenant')?.reason).toMatch(/hostPath/);
     expect(overrideRule(['namespace'], 'namespacePerTenant')).toBeUndefined(); // only kubernetes.namespace
   });
