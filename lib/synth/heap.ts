@@ -3,7 +3,8 @@
  * promoted garbage long before it collects (hundreds of MB at thousands of tenants, for some tens
  * of MB of live data: bench/README.md). The main thread cannot be given a heap limit once it runs
  * (worker threads are, see workers.ts), so the synth command asks for a full collection itself
- * at a few points: after loading the configuration and every so many tenants.
+ * at a few points: after loading the configuration and, while workers synthesize, every so many
+ * tenants (in one thread the collections would cost more CPU than they are worth).
  */
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
