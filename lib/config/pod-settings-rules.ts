@@ -11,7 +11,6 @@ import { ConfigProblem } from './errors';
 import { Platform } from './schema';
 import { problemAt } from './source';
 import { TENANT_LABEL } from '../model/labels';
-import { tenantNetwork } from '../model/enterprise-network';
 import { CA_BUNDLE_DIR } from './schema-network';
 import type { TenantConfig } from '../model/resolve';
 
@@ -177,7 +176,7 @@ function volumeProblems(platform: Platform, t: TenantConfig, runner: TenantConfi
   const base: PropertyKey[] = ['runners', index, 'volumes'];
   const at = (path: PropertyKey[], message: string) => problems.push({ path: [...base, ...path], message });
   const { volumes } = runner;
-  const ca = tenantNetwork(platform, t, t.layout).caBundle;
+  const ca = t.network.caBundle;
 
   const all: { kind: string; j: number; name: string; mountPath: string }[] = [];
   for (const kind of ['emptyDir', 'configMap', 'secret', 'pvc', 'csi'] as const) {

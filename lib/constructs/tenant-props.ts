@@ -7,7 +7,6 @@ import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { DeliveryPolicy } from '../gitops/gitops-chart';
 import { LINK_LOCAL_CIDRS } from '../model/network';
-import { tenantNetwork } from '../model/enterprise-network';
 import { EnterpriseNetwork } from './enterprise-network';
 import { requiredSecrets } from '../model/secrets';
 import { KanikoCache, KanikoCacheProps } from './kaniko-cache';
@@ -39,7 +38,7 @@ export function s3Egress(platform: Platform): EgressDestination {
 
 /** The tenant's CA bundle and proxy in effect (docs/enterprise-network.md). */
 export function enterpriseNetwork(platform: Platform, tenant: TenantConfig): EnterpriseNetwork {
-  return new EnterpriseNetwork(tenantNetwork(platform, tenant, tenant.layout), blockedRanges(platform));
+  return new EnterpriseNetwork(tenant.network, blockedRanges(platform));
 }
 
 export function isolationProps(platform: Platform, tenant: TenantConfig, delivery: DeliveryPolicy): TenantIsolationProps {

@@ -9,6 +9,7 @@ import { TenantLayout, tenantLayout } from './layout';
 import { cacheRegistryHost } from './names';
 import type { ExtraObject } from './extra-objects';
 import { RunnerImages, runnerImages } from './runner-version';
+import { TenantNetwork, tenantNetwork } from './enterprise-network';
 
 /** A tenant as everything after the loader consumes it: validated, defaulted and resolved. Plain data. */
 export interface TenantConfig extends Tenant {
@@ -26,6 +27,8 @@ export interface TenantConfig extends Tenant {
   readonly extraObjects?: readonly ExtraObject[];
   /** gitlab-runner version, manager and helper images, node architecture (lib/model/runner-version.ts). */
   readonly runnerImages: RunnerImages;
+  /** The CA bundle and proxy in effect, with NO_PROXY computed (lib/model/enterprise-network.ts). */
+  readonly network: TenantNetwork;
 }
 
 /** A cluster's validated and resolved configuration (what the loader returns). */
@@ -40,7 +43,7 @@ export interface ClusterConfig extends LoadedConfig {
   readonly cluster?: string;
 }
 
-/** Derives a tenant's layout, names, cache repository and Secret names. */
+/** Derives a tenant's layout, names, cache repository, Secret names, runner images and the CA bundle and proxy in effect, once. */
 export function resolveTenant(platform: Platform, tenant: Tenant, file: string): TenantConfig {
   const layout = tenantLayout(platform, tenant);
   return {
@@ -51,6 +54,7 @@ export function resolveTenant(platform: Platform, tenant: Tenant, file: string):
     tokenSecretName: tenant.tokenSecretName ?? layout.names.tokenSecret,
     kanikoPushSecretName: layout.names.kanikoPushSecret,
     runnerImages: runnerImages(platform.runner, { runnerVersion: tenant.runnerVersion, architecture: tenant.nodes.architecture }),
+    network: tenantNetwork(platform, tenant, layout),
   };
 }
 

@@ -11,7 +11,6 @@ import { stringify } from 'yaml';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { cacheRegistryHost, LAYERS_PREFIX } from '../model/names';
-import { tenantNetwork } from '../model/enterprise-network';
 import { CA_BUNDLE_PATH } from '../config/schema-network';
 import { shellQuote, yamlComment } from './text';
 
@@ -127,7 +126,7 @@ export function kanikoCiTemplate(platform: Platform, tenant: TenantConfig): stri
  * https://github.com/osscontainertools/kaniko#flag---registry-certificate
  */
 export function kanikoRegistryCertificates(platform: Platform, tenant: TenantConfig): { host: string; flag: string }[] {
-  if (!tenantNetwork(platform, tenant, tenant.layout).caBundle) return [];
+  if (!tenant.network.caBundle) return [];
   const hosts = [platform.registry.host];
   if (tenant.cache.kaniko.mode === 'registry') hosts.push(tenant.kanikoCacheRepo.split('/')[0]);
   return [...new Set(hosts)].map((host) => ({ host, flag: `--registry-certificate=${host}=${CA_BUNDLE_PATH}` }));

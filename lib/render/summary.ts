@@ -8,7 +8,6 @@
  * it and conflict. Markdown in a tenant folder is never applied: Argo CD's directory source reads
  * only `*.yaml`, `*.yml`, `*.json` (and jsonnet), Flux's kustomize-controller only `*.yaml`/`*.yml`.
  */
-import { tenantNetwork } from '../model/enterprise-network';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { deliveryNames, GITOPS_DIR, TENANT_DELIVERY_DIR } from '../gitops/gitops-chart';
@@ -105,7 +104,7 @@ export function renderTenantSummary(platform: Platform, cluster: string | undefi
     ...(t.extraObjects?.length
       ? [['Own manifests (extra/)', t.extraObjects.map(({ object: o }) => `${o.kind} ${o.metadata.namespace === namespaces[0] ? '' : `${o.metadata.namespace}/`}${o.metadata.name}`).join(', ')] as [string, string]]
       : []),
-    ...networkRows(platform, t),
+    ...networkRows(t),
   ].map(([k, v]) => [k, markdownCell(v)] as [string, string]);
   // Built here from validated names, already Markdown.
   rows.push(['Delivery', delivery], ['CI template', `[\`../${ciTemplatePath(t.name)}\`](../${ciTemplatePath(t.name)}) (not synced)`]);
@@ -122,8 +121,8 @@ export function renderTenantSummary(platform: Platform, cluster: string | undefi
 }
 
 /** The CA bundle and proxy in effect (docs/enterprise-network.md), only when set. */
-function networkRows(platform: Platform, t: TenantConfig): [string, string][] {
-  const { caBundle, proxy } = tenantNetwork(platform, t, t.layout);
+function networkRows(t: TenantConfig): [string, string][] {
+  const { caBundle, proxy } = t.network;
   const rows: [string, string][] = [];
   if (caBundle) rows.push(['CA bundle', `${caBundle.kind} ${caBundle.name}, key ${caBundle.key} (${caBundle.source})`]);
   if (proxy) {
