@@ -91,7 +91,7 @@ export function readExtraObjects(
   problems: ConfigProblem[],
 ): ExtraObject[] {
   const folderProblem = (file: string, message: string) => problems.push({ file: display(file), line: 0, column: 0, keyPath: '', message });
-  const folderStat = lstat(tenantFolder);
+  const folderStat = fs.lstatSync(tenantFolder, { throwIfNoEntry: false });
   if (!folderStat) return [];
   if (!folderStat.isDirectory()) {
     folderProblem(tenantFolder, `is ${fileKind(folderStat)}; next to a tenant file, <tenant>/ must be a folder holding ${EXTRA_DIR}/`);
@@ -101,7 +101,7 @@ export function readExtraObjects(
     if (entry !== EXTRA_DIR) folderProblem(path.join(tenantFolder, entry), `is not expected here: a tenant's folder holds only ${EXTRA_DIR}/ (its own manifests, docs/extra-objects.md)`);
   }
   const extraDir = path.join(tenantFolder, EXTRA_DIR);
-  const extraStat = lstat(extraDir);
+  const extraStat = fs.lstatSync(extraDir, { throwIfNoEntry: false });
   if (!extraStat) return [];
   if (!extraStat.isDirectory()) {
     folderProblem(extraDir, `is ${fileKind(extraStat)}; it must be a folder of manifests (*.yaml)`);
@@ -491,14 +491,5 @@ export function checkTenantFolders(tenantDir: string, tenantFiles: readonly stri
       keyPath: '',
       message: `belongs to no tenant: there is no ${entry.name}.yaml; a tenant's own manifests go in <tenant>/${EXTRA_DIR}/ next to <tenant>.yaml`,
     });
-  }
-}
-
-function lstat(file: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
   }
 }

@@ -110,7 +110,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
  */
 export function loadClusters(configDir: string, options: LoadOptions = {}): ClusterConfig[] {
   const clustersDir = path.join(configDir, 'clusters');
-  const clustersStat = lstatOrUndefined(clustersDir);
+  const clustersStat = fs.lstatSync(clustersDir, { throwIfNoEntry: false });
   if (!clustersStat) return [loadConfig(configDir, options)];
   const display = (file: string) => path.relative(options.displayBase ?? process.cwd(), file) || file;
   const problems: ConfigProblem[] = [];
@@ -232,7 +232,7 @@ function dedupe(problems: readonly ConfigProblem[]): ConfigProblem[] {
 
 /** The YAML files of a folder, sorted; undefined (with a problem) when it is not a folder. */
 function listYamlFiles(dir: string, displayName: string, problems: ConfigProblem[]): string[] | undefined {
-  const stat = lstatOrUndefined(dir);
+  const stat = fs.lstatSync(dir, { throwIfNoEntry: false });
   if (!stat) return [];
   if (!stat.isDirectory()) {
     problems.push({ file: displayName, line: 0, column: 0, keyPath: '', message: `is ${fileKind(stat)}; it must be a folder of tenant files (one <tenant>.yaml each)` });
@@ -243,15 +243,6 @@ function listYamlFiles(dir: string, displayName: string, problems: ConfigProblem
     .filter((name) => /\.ya?ml$/.test(name))
     .sort()
     .map((name) => path.join(dir, name));
-}
-
-function lstatOrUndefined(file: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
