@@ -13,7 +13,7 @@
  */
 import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { stringify } from 'yaml';
+import { blockYaml } from '../render/block-yaml';
 import { Application } from '../../imports/argocd-application-argoproj.io';
 import { ApplicationSet } from '../../imports/argocd-applicationset-argoproj.io';
 import { AppProject } from '../../imports/argocd-appproject-argoproj.io';
@@ -315,7 +315,7 @@ export function clusterDeliveryFiles(platform: Platform, cluster: string | undef
   return (chart.toJson() as DeliveryFile['object'][]).map((object) => {
     const file = `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`;
     const folder = chart.tenantObjects.get(object.metadata.name);
-    const content = stringify(object, { lineWidth: 0 });
+    const content = blockYaml(object);
     if (folder === undefined) return { path: `${prefix}${GITOPS_DIR}/${file}`, content, object };
     return { path: `${prefix}${GITOPS_DIR}/${TENANT_DELIVERY_DIR}/${folder}/${file}`, content, unit: `${prefix}${folder}`, object };
   });

@@ -7,7 +7,7 @@
  * kustomize-controller apply every YAML file of a synced folder, and a `.gitlab-ci.yml` there
  * would be parsed as a (broken) Kubernetes manifest.
  */
-import { stringify } from 'yaml';
+import { blockYaml } from './block-yaml';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { cacheRegistryHost, LAYERS_PREFIX } from '../model/names';
@@ -116,7 +116,7 @@ export function kanikoCiTemplate(platform: Platform, tenant: TenantConfig): stri
   };
   // The header goes through yamlComment (a line break in a value only starts another comment line)
   // and the template through the YAML serializer: no value can add a key or a job.
-  return `${yamlComment(header)}\n${stringify(template, { lineWidth: 0 })}`;
+  return `${yamlComment(header)}\n${blockYaml(template)}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * What the synth produces, as plain data: API objects and the files of `dist/` they become.
  */
-import { stringify } from 'yaml';
+import { blockYaml } from '../render/block-yaml';
 
 export interface ManifestObject {
   readonly apiVersion: string;
@@ -31,9 +31,12 @@ export function objectFileName(object: ManifestObject, primaryNamespace?: string
   return `${object.kind.toLowerCase()}-${qualifier}${object.metadata.name}.yaml`;
 }
 
+/**
+ * An object as `dist/` holds it: `yaml`'s stringify with lineWidth 0 (never fold long strings,
+ * so a diff shows whole values), written by the faster blockYaml byte for byte.
+ */
 export function toYaml(object: unknown): string {
-  // lineWidth 0: never fold long strings, so a diff shows whole values.
-  return stringify(object, { lineWidth: 0 });
+  return blockYaml(object);
 }
 
 /** Thrown when two files would be written to one path. */

@@ -1,0 +1,178 @@
+/**
+ * YAML text of plain JSON-like data, byte-identical to `yaml`'s `stringify(value, { lineWidth: 0 })`
+ * and several times faster on API objects (bench/README.md, hot spot 7).
+ *
+ * `yaml` builds a document tree of node objects for every value before it prints it: at thousands
+ * of tenants that was a quarter of the synth's CPU and much of its garbage. The block layout of a
+ * document without comments or anchors is simple and fixed (`key: value`, `- item`, two spaces per
+ * level, sequences indented under their key, `{}` and `[]` for empty collections); the hard part,
+ * how each scalar must be written (plain, quoted, `|` block, escapes), stays with `yaml`: every
+ * string this module cannot prove plain-safe is rendered by `yaml` itself, as the value of a
+ * one-key map, and its continuation lines moved to the depth where it lands (the text of a scalar
+ * does not depend on its depth, only its indentation does). Renderings repeat across objects and
+ * tenants, so they are remembered.
+ *
+ * Anything else (values `yaml` would treat specially: `undefined` in unusual places, Dates, Maps,
+ * class instances, an object met twice (an anchor and alias), keys that need the explicit `? ` form, `|+` block scalars whose trailing blank
+ * lines interact with what follows) falls back to `yaml` for the whole document, so the output is
+ * `yaml`'s in every case. test/render/block-yaml.test.ts compares both on every file of every
+ * fixture and on generated documents of awkward strings at every depth and position.
+ */
+import { Document, stringify } from 'yaml';
+
+const YAML_OPTIONS = { lineWidth: 0 } as const;
+
+/** Thrown inside the emitter when a value needs `yaml`'s general path. */
+class NeedsGeneralPath extends Error {}
+const NEEDS_GENERAL_PATH = new NeedsGeneralPath();
+
+/**
+ * Characters a plain scalar may consist of without any of `yaml`'s plain-scalar rules applying:
+ * no indicator characters, no whitespace, no `:` or `#`, no leading `-`.
+ * Whether it would read back as a string (not a number, boolean or null) is checked separately.
+ */
+const PLAIN_CHARACTERS = /^[A-Za-z0-9_./][A-Za-z0-9_./-]*$/;
+
+/** The core schema's tests for scalars that do not read back as strings (`42`, `true`, `null`, `.inf`). */
+let nonStringTests: RegExp[] | undefined;
+
+function readsAsString(value: string): boolean {
+  if (!nonStringTests) {
+    // The same list `yaml` consults before writing a string plain (stringifyString.ts, plainString).
+    const schema = new Document().schema as unknown as { tags: { default?: boolean; tag: string; test?: RegExp }[] };
+    nonStringTests = schema.tags.filter((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test).map((t) => t.test!);
+  }
+  return !nonStringTests.some((test) => test.test(value));
+}
+
+/** Remembered renderings, bounded: values repeat across tenants, unique ones must not pile up. */
+const MEMO_LIMIT = 20_000;
+const valueTexts = new Map<string, string>();
+const keyTexts = new Map<string, string>();
+
+function remember(memo: Map<string, string>, key: string, text: string): string {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, text);
+  return text;
+}
+
+/** How `yaml` writes `value` as a map value at the second level: continuation lines indented by two. */
+function stringText(value: string): string {
+  if (value.length < 256 && PLAIN_CHARACTERS.test(value) && !value.startsWith('...') && readsAsString(value)) return value;
+  const known = valueTexts.get(value);
+  if (known !== undefined) return known;
+  const document = stringify({ k: value }, YAML_OPTIONS);
+  // `|+` keeps trailing blank lines, which then run into whatever follows the value.
+  if (!document.startsWith('k: ') || /^k: [|>][0-9]?\+/.test(document)) throw NEEDS_GENERAL_PATH;
+  return remember(valueTexts, value, document.slice(3, -1));
+}
+
+/** How `yaml` writes `key` as an implicit key; keys that need more fall back to `yaml` entirely. */
+function keyText(key: string): string {
+  if (key.length < 256 && PLAIN_CHARACTERS.test(key) && !key.startsWith('...') && readsAsString(key)) return key;
+  const known = keyTexts.get(key);
+  if (known !== undefined) return known;
+  const document = stringify({ [key]: null }, YAML_OPTIONS);
+  if (!document.endsWith(': null\n') || document.startsWith('? ')) throw NEEDS_GENERAL_PATH;
+  const text = document.slice(0, -': null\n'.length);
+  // A key `yaml` writes over several lines, or one it would write differently at the top level
+  // (document markers), is left to `yaml`.
+  if (text.includes('\n') || /^(%|---|\.\.\.)/m.test(key)) throw NEEDS_GENERAL_PATH;
+  return remember(keyTexts, key, text);
+}
+
+/** `text` (second-level rendering) moved so its continuation lines sit under `indent`. */
+function reindent(text: string, indent: string): string {
+  if (indent === '' || !text.includes('\n')) return text;
+  // `yaml` leaves empty lines of a scalar unindented and indents every other line.
+  return text.replace(/\n(?!\n|$)/g, `\n${indent}`);
+}
+
+function scalarText(value: unknown, indent: string): string {
+  switch (typeof value) {
+    case 'string':
+      return reindent(stringText(value), indent);
+    case 'number':
+      // Finite numbers other than -0 are written as JSON writes them; the rest (`.nan`, `-0`) by `yaml`.
+      if (Number.isFinite(value) && !Object.is(value, -0)) return JSON.stringify(value);
+      throw NEEDS_GENERAL_PATH;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      if (value === null) return 'null';
+      throw NEEDS_GENERAL_PATH;
+  }
+}
+
+/** Objects and arrays of the document being written: `yaml` writes one met twice as an anchor and alias. */
+const visited = new Set<object>();
+
+function visit(value: object): void {
+  if (visited.has(value)) throw NEEDS_GENERAL_PATH;
+  visited.add(value);
+}
+
+function isPlainObject(value: object): value is Record<string, unknown> {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** ` value` after `key:`, or a newline and the nested block, for a value whose key is at `indent`. */
+function afterKey(value: unknown, indent: string): string {
+  if (typeof value !== 'object' || value === null) return ` ${scalarText(value, indent)}\n`;
+  visit(value);
+  if (Array.isArray(value)) return value.length === 0 ? ' []\n' : `\n${sequence(value, `${indent}  `)}`;
+  if (!isPlainObject(value)) throw NEEDS_GENERAL_PATH;
+  return hasEntries(value) ? `\n${mapping(value, `${indent}  `)}` : ' {}\n';
+}
+
+function hasEntries(value: Record<string, unknown>): boolean {
+  for (const key in value) if (value[key] !== undefined) return true;
+  return false;
+}
+
+function mapping(value: Record<string, unknown>, indent: string): string {
+  let out = '';
+  for (const key of Object.keys(value)) {
+    const item = value[key];
+    // `yaml` leaves out keys whose value is undefined.
+    if (item === undefined) continue;
+    if (typeof item === 'function' || typeof item === 'symbol') throw NEEDS_GENERAL_PATH;
+    out += `${indent}${keyText(key)}:${afterKey(item, indent)}`;
+  }
+  return out;
+}
+
+function sequence(items: readonly unknown[], indent: string): string {
+  let out = '';
+  for (const raw of items) {
+    // An undefined item is written as null.
+    const item = raw === undefined ? null : raw;
+    if (typeof item !== 'object' || item === null) {
+      out += `${indent}- ${scalarText(item, indent)}\n`;
+    } else if (Array.isArray(item)) {
+      visit(item);
+      out += item.length === 0 ? `${indent}- []\n` : `${indent}- ${sequence(item, `${indent}  `).slice(indent.length + 2)}`;
+    } else {
+      if (!isPlainObject(item)) throw NEEDS_GENERAL_PATH;
+      visit(item);
+      out += hasEntries(item) ? `${indent}- ${mapping(item, `${indent}  `).slice(indent.length + 2)}` : `${indent}- {}\n`;
+    }
+  }
+  return out;
+}
+
+/** `stringify(value, { lineWidth: 0 })` of the `yaml` package, byte for byte. */
+export function blockYaml(value: unknown): string {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && isPlainObject(value) && hasEntries(value)) {
+    try {
+      visit(value);
+      return mapping(value, '');
+    } catch (error) {
+      if (error !== NEEDS_GENERAL_PATH) throw error;
+    } finally {
+      visited.clear();
+    }
+  }
+  return stringify(value, YAML_OPTIONS);
+}
