@@ -23,7 +23,7 @@ import { DuplicatePathError } from '../synth/output';
 import { RemovalRefusedError } from '../synth/removal-guard';
 import { OutputApplyError, OutputLockedError } from '../synth/staged-writer';
 import { SynthCache } from '../synth/synth-cache';
-import { collectGarbage, collectingEvery } from '../synth/heap';
+import { collectGarbage, heapBudget } from '../synth/heap';
 import { readTree } from '../synth/tree';
 import { countTenantFiles, defaultJobs, SynthWorkers } from '../synth/workers';
 import { EXIT, Io, parseCommandLine, processIo, runCommand, UsageError, wholeNumber } from './io';
@@ -39,10 +39,11 @@ const USAGE = `usage: synth [diff] [--config DIR] [--out DIR] [--allow-removal] 
   --help           this text`;
 
 const MAX_JOBS = 64;
-// Full collections keep the main thread's heap near its live size from this many tenants on, after
-// loading and (with workers) every GC_EVERY_TENANTS tenants (bench/README.md); below, the heap stays small anyway.
+// Full collections keep the main thread's heap near its live size from this many tenants on: after
+// loading, and whenever the heap in use grew HEAP_BUDGET_BYTES past what the last one left
+// (bench/README.md); below, the heap stays small anyway.
 const GC_MIN_TENANTS = 250;
-const GC_EVERY_TENANTS = 200;
+const HEAP_BUDGET_BYTES = 48 * 2 ** 20;
 
 /** Failures that are the input's or the environment's, not ours: their message, exit 1. */
 function refusal(error: unknown): string | undefined {
@@ -92,7 +93,8 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
     const tenantFiles = countTenantFiles(configDir);
     const workers = (jobs ?? defaultJobs(tenantFiles)) > 1 ? SynthWorkers.start(jobs ?? defaultJobs(tenantFiles), tenantFiles) : undefined;
     try {
-      const clusters = loadClusters(configDir);
+      const budget = tenantFiles >= GC_MIN_TENANTS ? heapBudget(HEAP_BUDGET_BYTES) : undefined;
+      const clusters = loadClusters(configDir, { onTenantFile: budget });
       // The parsed documents of every tenant file are garbage now (tens of MB at thousands of tenants).
       if (tenantFiles >= GC_MIN_TENANTS) collectGarbage();
       for (const cluster of clusters) {
@@ -113,9 +115,7 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
         cache: isSet(env.TENANT_RUNNERS_NO_CACHE) ? undefined : SynthCache.open(outDir, __filename),
         synthesizer: workers,
         onProgress: io.progress && throttled((done) => io.progress!(`synthesizing: ${done}/${total} tenants`)),
-        // Only while workers synthesize (the main thread waits anyway): in one thread the forced
-        // collections cost ~25 % more CPU at 2,000 tenants (measured: bench/README.md).
-        onTenantsDone: workers && total >= GC_MIN_TENANTS ? collectingEvery(GC_EVERY_TENANTS) : undefined,
+        onTenantsDone: budget,
         onWait: (message) => io.err(message),
         lockWaitMs: wholeNumber('TENANT_RUNNERS_LOCK_WAIT_MS', env.TENANT_RUNNERS_LOCK_WAIT_MS, 3_600_000),
       });

@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly displayBase?: string;
   /** Where `npm run schema` writes the editor schemas; default `<configDir>/schema` (`config/schema` for every cluster). */
   readonly schemaDir?: string;
+  /** Called after each tenant file (the synth command keeps its heap small with it). */
+  readonly onTenantFile?: () => void;
 }
 
 const MODELINE = /yaml-language-server:\s*\$schema=(\S+)/;
@@ -91,6 +93,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
     // The tenant's own manifests (docs/extra-objects.md): part of the resolved tenant, so workers and the synth cache see them.
     const extraObjects = readExtraObjects(resolved, file.replace(/\.ya?ml$/, ''), display, problems);
     tenants.push({ source, config: extraObjects.length > 0 ? { ...resolved, extraObjects } : resolved });
+    options.onTenantFile?.();
   }
   if (tenantFiles) checkTenantFolders(tenantDir, tenantFiles, display, problems);
 

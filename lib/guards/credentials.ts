@@ -312,10 +312,13 @@ function secretVariable(key: string): CredentialMatch {
 // The same strings come back in every object and every tenant (keys, labels, names, images):
 // what our own patterns found in a string (nothing; or nothing but a candidate for the rule set) is
 // remembered per thread, so each distinct string is checked once. A string with a hit is not
-// remembered (hits are rare, and each is reported with its own path). Bounded: cleared when full.
+// remembered (hits are rare, and each is reported with its own path). Bounded: cleared when full,
+// and long strings (a config.toml, a script: unique per tenant) are not remembered at all, so the
+// memo never keeps a tenant's texts alive.
 const CLEAN = 0;
 const FOR_RULE_SET = 1;
-const SCANNED_MAX = 100_000;
+const SCANNED_MAX = 20_000;
+const SCANNED_MAX_LENGTH = 200;
 const SCANNED = new Map<string, typeof CLEAN | typeof FOR_RULE_SET>();
 
 export function scanForCredentials(value: unknown, path: readonly PropertyKey[] = []): CredentialHit[] {
@@ -342,6 +345,7 @@ export function scanForCredentials(value: unknown, path: readonly PropertyKey[] 
     }
     const forRuleSet = match !== null && mayMatchRuleSet(text, lastRuns);
     if (forRuleSet) pending.push({ text, path: [...stack], at: position });
+    if (text.length > SCANNED_MAX_LENGTH) return;
     if (SCANNED.size >= SCANNED_MAX) SCANNED.clear();
     SCANNED.set(text, forRuleSet ? FOR_RULE_SET : CLEAN);
   };

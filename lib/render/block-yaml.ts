@@ -6,8 +6,9 @@
  * of tenants that was a quarter of the synth's CPU and much of its garbage. The block layout of a
  * document without comments or anchors is simple and fixed (`key: value`, `- item`, two spaces per
  * level, sequences indented under their key, `{}` and `[]` for empty collections); the hard part,
- * how each scalar must be written (plain, quoted, `|` block, escapes), stays with `yaml`: every
- * string this module cannot prove plain-safe is rendered by `yaml` itself, as the value of a
+ * how each scalar must be written (plain, quoted, `|` block, escapes), stays with `yaml`: a one-line
+ * string is written plain where `yaml`'s own plain-scalar rules allow it (its patterns and its
+ * schema's tests, `isPlain`), and every other string is rendered by `yaml` itself, as the value of a
  * one-key map, and its continuation lines moved to the depth where it lands (the text of a scalar
  * does not depend on its depth, only its indentation does). Renderings repeat across objects and
  * tenants, so they are remembered.
@@ -27,30 +28,39 @@ class NeedsGeneralPath extends Error {}
 const NEEDS_GENERAL_PATH = new NeedsGeneralPath();
 
 /**
- * Characters a plain scalar may consist of without any of `yaml`'s plain-scalar rules applying:
- * no indicator characters, no whitespace, no `:` or `#`, no leading `-`.
- * Whether it would read back as a string (not a number, boolean or null) is checked separately.
+ * When `yaml` writes a one-line string plain, as its plainString does: no control character
+ * (those force double quotes), none of the indicator patterns below, and not a string that would
+ * read back as something else (`42`, `true`, `null`, `.inf`: checked with the schema's own tests).
  */
-const PLAIN_CHARACTERS = /^[A-Za-z0-9_./][A-Za-z0-9_./-]*$/;
+const CONTROL_CHARACTERS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
+const NOT_PLAIN = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
+/** Document markers, which `yaml` treats differently for keys of the top level: left to it. */
+const DOCUMENT_MARKER = /^(%|---|\.\.\.)/m;
 
-/** The core schema's tests for scalars that do not read back as strings (`42`, `true`, `null`, `.inf`). */
+/** The core schema's tests for scalars that do not read back as strings. */
 let nonStringTests: RegExp[] | undefined;
 
-function readsAsString(value: string): boolean {
+function isPlain(value: string): boolean {
+  if (value.length > 1000 || value.includes('\n') || CONTROL_CHARACTERS.test(value) || NOT_PLAIN.test(value) || DOCUMENT_MARKER.test(value)) return false;
   if (!nonStringTests) {
-    // The same list `yaml` consults before writing a string plain (stringifyString.ts, plainString).
     const schema = new Document().schema as unknown as { tags: { default?: boolean; tag: string; test?: RegExp }[] };
     nonStringTests = schema.tags.filter((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test).map((t) => t.test!);
   }
-  return !nonStringTests.some((test) => test.test(value));
+  for (const test of nonStringTests) if (test.test(value)) return false;
+  return true;
 }
 
-/** Remembered renderings, bounded: values repeat across tenants, unique ones must not pile up. */
-const MEMO_LIMIT = 20_000;
+/**
+ * Remembered renderings, bounded: short values repeat across tenants; long ones (a config.toml, a
+ * script) are unique per tenant and not remembered, so the memo never keeps a tenant's texts alive.
+ */
+const MEMO_LIMIT = 10_000;
+const MEMO_MAX_LENGTH = 200;
 const valueTexts = new Map<string, string>();
 const keyTexts = new Map<string, string>();
 
 function remember(memo: Map<string, string>, key: string, text: string): string {
+  if (key.length > MEMO_MAX_LENGTH) return text;
   if (memo.size >= MEMO_LIMIT) memo.clear();
   memo.set(key, text);
   return text;
@@ -58,7 +68,7 @@ function remember(memo: Map<string, string>, key: string, text: string): string 
 
 /** How `yaml` writes `value` as a map value at the second level: continuation lines indented by two. */
 function stringText(value: string): string {
-  if (value.length < 256 && PLAIN_CHARACTERS.test(value) && !value.startsWith('...') && readsAsString(value)) return value;
+  if (isPlain(value)) return value;
   const known = valueTexts.get(value);
   if (known !== undefined) return known;
   const document = stringify({ k: value }, YAML_OPTIONS);
@@ -69,7 +79,7 @@ function stringText(value: string): string {
 
 /** How `yaml` writes `key` as an implicit key; keys that need more fall back to `yaml` entirely. */
 function keyText(key: string): string {
-  if (key.length < 256 && PLAIN_CHARACTERS.test(key) && !key.startsWith('...') && readsAsString(key)) return key;
+  if (isPlain(key)) return key;
   const known = keyTexts.get(key);
   if (known !== undefined) return known;
   const document = stringify({ [key]: null }, YAML_OPTIONS);
