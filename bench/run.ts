@@ -121,8 +121,32 @@ interface Scratch {
   floorInput: string;
 }
 
+/**
+ * Output trees of earlier runs are set aside (one rename), not deleted, until the bench ends.
+ * Deleting tens of thousands of files right before a timed run made that run pay for it: on an
+ * ext4 without a journal (this machine's) the inode allocator skips every inode freed in the last
+ * minutes, block by block, and a synth or floor after a deletion spent up to 3-6× the system time
+ * of one after none (bench/README.md). Removed at the end, untimed; a few GB at the default sizes.
+ */
+class SetAside {
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenant-runners-bench-old-'));
+  private count = 0;
+
+  /** Moves `target` (if it exists) out of the way. */
+  public put(target: string): void {
+    if (fs.existsSync(target)) fs.renameSync(target, path.join(this.dir, String(this.count++)));
+  }
+
+  public removeAll(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const setAside = new SetAside();
+process.on('exit', () => setAside.removeAll());
+
 function runFloor(s: Scratch, objects: number): { wall: number; cpu: number; rssMb: number; bytes: number } {
-  fs.rmSync(s.floorOut, { recursive: true, force: true });
+  setAside.put(s.floorOut);
   const run = runNode([FLOOR, s.floorInput, s.floorOut], ROOT, s.dir);
   const report = JSON.parse(run.stdout) as { inputMs: number; objects: number; bytes: number };
   if (report.objects !== objects) throw new Error(`floor wrote ${report.objects} objects, synth ${objects}`);
@@ -150,7 +174,7 @@ function benchSize(tenants: number, options: Options): { row: Row; underLoad?: L
     const hashes = { resynth: new Set<string>(), single: new Set<string>(), floor: new Set<string>(), fresh: new Set<string>() };
     let floorBytes: number | undefined;
     for (let r = 0; r < runs; r++) {
-      fs.rmSync(s.dist, { recursive: true, force: true });
+      setAside.put(s.dist);
       dropCache(s.dist);
       synth.push(runNode(synthArgs, ROOT, dir));
       const h = treeHash(s.dist);
@@ -160,7 +184,7 @@ function benchSize(tenants: number, options: Options): { row: Row; underLoad?: L
       resynth.push(runNode(synthArgs, ROOT, dir));
       hashes.resynth.add(treeHash(s.dist).hash);
       if (withSingle) {
-        fs.rmSync(s.dist, { recursive: true, force: true });
+        setAside.put(s.dist);
         dropCache(s.dist);
         single.push(runNode(singleArgs, ROOT, dir));
         hashes.single.add(treeHash(s.dist).hash);
@@ -197,10 +221,10 @@ function benchSize(tenants: number, options: Options): { row: Row; underLoad?: L
       const lf: { wall: number; cpu: number; rssMb: number }[] = [];
       try {
         for (let r = 0; r < options.loadRuns; r++) {
-          fs.rmSync(s.dist, { recursive: true, force: true });
+          setAside.put(s.dist);
           dropCache(s.dist);
           ls.push(runNode(synthArgs, ROOT, dir));
-          fs.rmSync(s.dist, { recursive: true, force: true });
+          setAside.put(s.dist);
           dropCache(s.dist);
           l1.push(runNode(singleArgs, ROOT, dir));
           if (withFloor) lf.push(runFloor(s, fresh!.files));
@@ -214,7 +238,7 @@ function benchSize(tenants: number, options: Options): { row: Row; underLoad?: L
   } finally {
     dropCache(s.dist);
     if (options.keep) console.error(`kept ${dir}`);
-    else fs.rmSync(dir, { recursive: true, force: true });
+    else setAside.put(dir);
   }
 }
 

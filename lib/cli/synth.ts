@@ -34,16 +34,17 @@ const USAGE = `usage: synth [diff] [--config DIR] [--out DIR] [--allow-removal] 
   --out DIR        output folder (default: dist)
   --allow-removal  let tenants removed from the configuration be removed from the output
                    (environment: TENANT_RUNNERS_ALLOW_REMOVAL=1)
-  --jobs N         worker threads synthesizing tenants, 1 to 64 (environment: TENANT_RUNNERS_JOBS;
-                   default: one per core from 250 tenants on, else 1 = no workers)
+  --jobs N         threads synthesizing tenants, 1 to 64: this one and N-1 workers (environment:
+                   TENANT_RUNNERS_JOBS; default: one per core from 250 tenants on, else 1 = no workers)
   --help           this text`;
 
 const MAX_JOBS = 64;
 // Full collections keep the main thread's heap near its live size from this many tenants on: after
-// loading, and whenever the heap in use grew HEAP_BUDGET_BYTES past what the last one left
-// (bench/README.md); below, the heap stays small anyway.
+// loading, and whenever its old generation grew HEAP_BUDGET_BYTES past what the last one left
+// (bench/README.md: 24 MB kept peak RSS at 2,000 tenants near 195 MB in one thread and 250 MB
+// with a worker, for about the CPU of V8's own schedule); below, the heap stays small anyway.
 const GC_MIN_TENANTS = 250;
-const HEAP_BUDGET_BYTES = 48 * 2 ** 20;
+const HEAP_BUDGET_BYTES = 24 * 2 ** 20;
 
 /** Failures that are the input's or the environment's, not ours: their message, exit 1. */
 function refusal(error: unknown): string | undefined {
@@ -91,7 +92,9 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
 
     // Started before the configuration is loaded, so loading their code overlaps loading it.
     const tenantFiles = countTenantFiles(configDir);
-    const workers = (jobs ?? defaultJobs(tenantFiles)) > 1 ? SynthWorkers.start(jobs ?? defaultJobs(tenantFiles), tenantFiles) : undefined;
+    // The main thread takes a share of the tenants too: one isolate fewer than one worker per core.
+    const threads = jobs ?? defaultJobs(tenantFiles);
+    const workers = threads > 1 ? SynthWorkers.start(threads - 1, tenantFiles, { thisThreadToo: true }) : undefined;
     try {
       const budget = tenantFiles >= GC_MIN_TENANTS ? heapBudget(HEAP_BUDGET_BYTES) : undefined;
       const clusters = loadClusters(configDir, { onTenantFile: budget });

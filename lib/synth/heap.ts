@@ -26,10 +26,23 @@ export function collectGarbage(): void {
 }
 
 /**
- * A check to call often (after each tenant file loaded, each batch of tenants synthesized): it
- * collects when the heap in use has grown `budgetBytes` past what the last collection left.
+ * The old generation in use: what survived young-generation collections (promoted garbage
+ * included, which only a full collection frees). The young generation is left out: it is
+ * collected cheaply and often by V8 itself.
  */
-export function heapBudget(budgetBytes: number, collect: () => void = collectGarbage, used: () => number = () => v8.getHeapStatistics().used_heap_size): () => void {
+export function oldGenerationUsed(): number {
+  let used = 0;
+  for (const space of v8.getHeapSpaceStatistics()) {
+    if (space.space_name === 'old_space' || space.space_name === 'large_object_space') used += space.space_used_size;
+  }
+  return used;
+}
+
+/**
+ * A check to call often (after each tenant file loaded, each tenant synthesized): it collects
+ * when the old generation in use has grown `budgetBytes` past what the last collection left.
+ */
+export function heapBudget(budgetBytes: number, collect: () => void = collectGarbage, used: () => number = oldGenerationUsed): () => void {
   let floor = used();
   return () => {
     if (used() - floor < budgetBytes) return;

@@ -20,7 +20,7 @@ import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import type { StagedTenantOutput, TenantSynthesizer } from './engine';
 import type { StagedFile, StageTarget } from './staged-writer';
-import type { TenantOutput } from './tenant-output';
+import { synthesizeTenantOutput, TenantOutput } from './tenant-output';
 
 /** The worker bundle next to the synth bundle (scripts/build.mjs writes both into build/). */
 export const WORKER_FILE = path.join(__dirname, 'synth-worker.js');
@@ -102,7 +102,17 @@ export interface SynthWorkersOptions {
   readonly workerFile?: string;
   /** Tenants per answer message. @default 50 */
   readonly batch?: number;
+  /**
+   * This thread synthesizes a share of the tenants too, as one more worker would (the synth
+   * command: `--jobs N` is this thread and N-1 workers). Each worker is an isolate of its own with
+   * the whole synth code loaded (tens of MB), while this thread would otherwise only wait.
+   * @default false
+   */
+  readonly thisThreadToo?: boolean;
 }
+
+/** An error of one tenant, as a worker reports it. */
+type TenantError = { readonly index: number; readonly message: string; readonly stack?: string; readonly limit?: boolean; readonly error?: Error };
 
 /** Worker threads that synthesize tenants; `close()` them when done. */
 export class SynthWorkers implements TenantSynthesizer {
@@ -113,17 +123,18 @@ export class SynthWorkers implements TenantSynthesizer {
   public static start(count: number, tenants: number, options: SynthWorkersOptions = {}): SynthWorkers | undefined {
     const workerFile = options.workerFile ?? WORKER_FILE;
     if (count < 1 || !fs.existsSync(workerFile)) return undefined;
-    return new SynthWorkers(count, tenants, workerFile, options.batch ?? BATCH_TENANTS);
+    return new SynthWorkers(count, tenants, workerFile, options.batch ?? BATCH_TENANTS, options.thisThreadToo ?? false);
   }
 
   private readonly signal = new Int32Array(new SharedArrayBuffer(4));
   private readonly workers: { worker: Worker; port: MessagePort }[] = [];
 
-  private constructor(count: number, tenants: number, workerFile: string, batch: number) {
+  private constructor(count: number, tenants: number, workerFile: string, batch: number, private readonly thisThreadToo: boolean) {
+    const threads = count + (thisThreadToo ? 1 : 0);
     for (let i = 0; i < count; i++) {
       const { port1, port2 } = new MessageChannel();
       const data: WorkerData = { port: port2, signal: this.signal, batch };
-      const worker = new Worker(workerFile, { workerData: data, transferList: [port2], resourceLimits: workerHeap(tenants / count) });
+      const worker = new Worker(workerFile, { workerData: data, transferList: [port2], resourceLimits: workerHeap(tenants / threads) });
       worker.unref();
       this.workers.push({ worker, port: port1 });
     }
@@ -135,23 +146,26 @@ export class SynthWorkers implements TenantSynthesizer {
    * while the workers go on. If it throws, synthesis stops with that error.
    */
   public synthesize(config: ClusterConfig, prefix: string, onOutputs: (outputs: readonly StagedTenantOutput[]) => void, stage?: StageTarget): TenantOutput[] {
-    const n = this.workers.length;
+    const n = this.workers.length + (this.thisThreadToo ? 1 : 0);
     const tenants: readonly TenantConfig[] = config.tenants;
-    // Round-robin, so neighbours (often similar in size) spread over all workers.
+    // Round-robin, so neighbours (often similar in size) spread over all threads; this thread's
+    // share (when it takes one) is the last.
     this.workers.forEach(({ port }, w) => {
       const task: SynthTask = { platform: config.platform, prefix, stage, tenants: tenants.flatMap((tenant, index) => (index % n === w ? [{ index, tenant }] : [])) };
       port.postMessage(task);
     });
     const outputs: TenantOutput[] = new Array(tenants.length);
-    let firstError: { index: number; message: string; stack?: string; limit?: boolean } | undefined;
+    let firstError: TenantError | undefined;
+    const failed = (error: TenantError) => {
+      if (!firstError || error.index < firstError.index) firstError = error;
+    };
     const pending = new Set(this.workers.map((w) => w.port));
-    while (pending.size > 0) {
-      const seen = Atomics.load(this.signal, 0);
+    const receive = () => {
       for (const port of [...pending]) {
         for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
           const answer = m.message as SynthAnswer;
           if ('error' in answer) {
-            if (!firstError || answer.error.index < firstError.index) firstError = answer.error;
+            failed(answer.error);
             pending.delete(port);
           } else {
             // Files are handed on, not kept: memory holds one batch of files, not all of them.
@@ -162,14 +176,37 @@ export class SynthWorkers implements TenantSynthesizer {
           }
         }
       }
+    };
+    if (this.thisThreadToo) {
+      // This thread's share, as inThisThread does it; the workers' answers are taken in between,
+      // so their files are handed on while they go on.
+      for (let index = n - 1; index < tenants.length && !firstError; index += n) {
+        let output: TenantOutput;
+        try {
+          output = synthesizeTenantOutput(config.platform, tenants[index], prefix);
+        } catch (error) {
+          const e = error as Error;
+          failed({ index, message: e.message, error: e });
+          break;
+        }
+        outputs[index] = { ...output, files: [] };
+        onOutputs([output]);
+        receive();
+      }
+    }
+    while (pending.size > 0) {
+      const seen = Atomics.load(this.signal, 0);
+      receive();
       if (pending.size > 0 && Atomics.wait(this.signal, 0, seen, SILENCE_LIMIT_MS) === 'timed-out') {
         throw new Error(`synth workers sent nothing for ${SILENCE_LIMIT_MS / 1000} s; a worker has stopped (out of memory?). Try --jobs 1.`);
       }
     }
-    if (firstError) {
+    const first = firstError as TenantError | undefined;
+    if (first) {
       // The error of the first failing tenant in configuration order, as a single thread reports it.
-      const error = firstError.limit ? new OutputLimitError(firstError.message) : new Error(firstError.message);
-      if (firstError.stack) error.stack = firstError.stack;
+      if (first.error) throw first.error;
+      const error = first.limit ? new OutputLimitError(first.message) : new Error(first.message);
+      if (first.stack) error.stack = first.stack;
       throw error;
     }
     return outputs;

@@ -83,6 +83,21 @@ describe('a generated configuration of 50 tenants', () => {
     }
   });
 
+  test('synthesized by this thread and 2 workers (the synth command\'s way), gives the same files in the same order', () => {
+    const workers = SynthWorkers.start(2, TENANTS, { workerFile, batch: 4, thisThreadToo: true });
+    expect(workers).toBeDefined();
+    try {
+      const handedOn: OutputFile[] = [];
+      const outputs = workers!.synthesize(config, '', (batch) => handedOn.push(...batch.flatMap((o) => o.files)));
+      expect(outputs.map((o) => o.delivered.name)).toEqual(config.tenants.map((t) => t.name));
+      expect(fileMap(handedOn)).toEqual(alone);
+      expect(outputs.flatMap((o) => o.files)).toEqual([]);
+      expect(synthesizeClusters([config], workers)).toEqual(synthesize(config));
+    } finally {
+      workers!.close();
+    }
+  });
+
   test('the synth command writes exactly these files to the output directory', () => {
     const out = path.join(dir, 'dist');
     const lines: string[] = [];
@@ -96,12 +111,19 @@ describe('a generated configuration of 50 tenants', () => {
     expect(() => synthesize(withBrokenTenants([31]))).toThrow(/^tenant 't000031' \(.*t000031\.yaml\): not a Kubernetes quantity: 'lots'/);
   });
 
-  test.each([1, 3])('fails in %i worker thread(s) with the first failing tenant in configuration order', (jobs) => {
-    const broken = withBrokenTenants([12, 31, 44]);
-    expect(() => synthesize(broken)).toThrow(/^tenant 't000012'/);
-    const workers = SynthWorkers.start(jobs, TENANTS, { workerFile, batch: 5 });
+  // With this thread and 2 workers, tenants 2, 5, 8, 11, … are this thread's share: 11 fails here, 31 and 44 in workers.
+  test.each([
+    [1, false, [12, 31, 44], 't000012'],
+    [3, false, [12, 31, 44], 't000012'],
+    [2, true, [12, 31, 44], 't000012'],
+    [2, true, [11, 31, 44], 't000011'],
+    [2, true, [47, 30, 49], 't000030'],
+  ])('fails in %i worker thread(s) (this thread too: %s) with the first failing tenant in configuration order', (jobs, thisThreadToo, brokenAt, first) => {
+    const broken = withBrokenTenants(brokenAt);
+    expect(() => synthesize(broken)).toThrow(new RegExp(`^tenant '${first}'`));
+    const workers = SynthWorkers.start(jobs, TENANTS, { workerFile, batch: 5, thisThreadToo });
     try {
-      expect(() => workers!.synthesize(broken, '', () => undefined)).toThrow(/^tenant 't000012' \(.*\): not a Kubernetes quantity: 'lots'/);
+      expect(() => workers!.synthesize(broken, '', () => undefined)).toThrow(new RegExp(`^tenant '${first}' \\(.*\\): not a Kubernetes quantity: 'lots'`));
     } finally {
       workers!.close();
     }
