@@ -25,7 +25,7 @@ import { OutputApplyError, OutputLockedError } from '../synth/staged-writer';
 import { SynthCache } from '../synth/synth-cache';
 import { collectGarbage, heapBudget } from '../synth/heap';
 import { readTree } from '../synth/tree';
-import { countTenantFiles, defaultJobs, SynthWorkers } from '../synth/workers';
+import { countTenantFiles, defaultJobs, OnDemandWorkers, SynthWorkers } from '../synth/workers';
 import { EXIT, Io, parseCommandLine, processIo, runCommand, UsageError, wholeNumber } from './io';
 
 const USAGE = `usage: synth [diff] [--config DIR] [--out DIR] [--allow-removal] [--jobs N]
@@ -90,11 +90,16 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
     const allowRemoval = values['allow-removal'] ?? isSet(env.TENANT_RUNNERS_ALLOW_REMOVAL);
     const jobs = wholeNumber('--jobs', values.jobs, MAX_JOBS) ?? wholeNumber('TENANT_RUNNERS_JOBS', env.TENANT_RUNNERS_JOBS, MAX_JOBS);
 
-    // Started before the configuration is loaded, so loading their code overlaps loading it.
     const tenantFiles = countTenantFiles(configDir);
     // The main thread takes a share of the tenants too: one isolate fewer than one worker per core.
     const threads = jobs ?? defaultJobs(tenantFiles);
-    const workers = threads > 1 ? SynthWorkers.start(threads - 1, tenantFiles, { thisThreadToo: true }) : undefined;
+    const startWorkers = () => (threads > 1 ? SynthWorkers.start(threads - 1, tenantFiles, { thisThreadToo: true }) : undefined);
+    // Versioned by this bundle (esbuild keeps __filename as build/synth.js); none from sources.
+    const cache = command === 'synth' && !isSet(env.TENANT_RUNNERS_NO_CACHE) ? SynthCache.open(outDir, __filename) : undefined;
+    // Workers are started before the configuration is loaded, so loading their code overlaps
+    // loading it; but when the synth cache holds this output's last synth, most tenants are
+    // usually reused: then only once enough tenants turn out to need synthesizing.
+    const workers = threads <= 1 ? undefined : cache && !cache.isEmpty ? new OnDemandWorkers(startWorkers) : startWorkers();
     try {
       const budget = tenantFiles >= GC_MIN_TENANTS ? heapBudget(HEAP_BUDGET_BYTES) : undefined;
       const clusters = loadClusters(configDir, { onTenantFile: budget });
@@ -114,8 +119,7 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
       const { files, result } = synthesizeToDirectory(clusters, outDir, {
         allowRemoval,
         tool: tools.size === 1 ? [...tools][0] : undefined,
-        // Versioned by this bundle (esbuild keeps __filename as build/synth.js); none from sources.
-        cache: isSet(env.TENANT_RUNNERS_NO_CACHE) ? undefined : SynthCache.open(outDir, __filename),
+        cache,
         synthesizer: workers,
         onProgress: io.progress && throttled((done) => io.progress!(`synthesizing: ${done}/${total} tenants`)),
         onTenantsDone: budget,

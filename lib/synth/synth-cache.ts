@@ -69,6 +69,12 @@ export class SynthCache {
     private readonly previous: Record<string, CachedUnit>,
   ) {}
 
+  /** Whether the last synth into this folder, by this build, left a record of its tenants. */
+  public get isEmpty(): boolean {
+    for (const _ in this.previous) return false;
+    return true;
+  }
+
   /** The hash of everything a tenant's files depend on besides the code. */
   public inputHash(prefix: string, platformJson: string, tenant: unknown): string {
     return createHash('sha256').update(this.code).update('\0').update(prefix).update('\0').update(platformJson).update('\0').update(JSON.stringify(tenant)).digest('hex');

@@ -18,8 +18,9 @@ import { OutputLimitError } from '../config/errors';
 import type { ClusterConfig } from '../model/resolve';
 import type { TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
-import type { StagedTenantOutput, TenantSynthesizer } from './engine';
+import { inThisThread, StagedTenantOutput, TenantSynthesizer } from './engine';
 import type { StagedFile, StageTarget } from './staged-writer';
+import type { TenantFacts } from './synth-cache';
 import { synthesizeTenantOutput, TenantOutput } from './tenant-output';
 
 /** The worker bundle next to the synth bundle (scripts/build.mjs writes both into build/). */
@@ -217,5 +218,34 @@ export class SynthWorkers implements TenantSynthesizer {
       port.close();
       void worker.terminate();
     }
+  }
+}
+
+/**
+ * Workers started on first use, and only for at least PARALLEL_MIN_TENANTS tenants to synthesize:
+ * for a synth whose cache will likely reuse most tenants (a re-synth), where starting workers
+ * early would load the synth code again in each for nothing. Fewer tenants go to this thread.
+ */
+export class OnDemandWorkers implements TenantSynthesizer {
+  private workers: SynthWorkers | undefined | null = null;
+
+  constructor(
+    private readonly start: () => SynthWorkers | undefined,
+    private readonly minTenants = PARALLEL_MIN_TENANTS,
+  ) {}
+
+  public synthesize(config: ClusterConfig, prefix: string, onOutputs: (outputs: readonly StagedTenantOutput[]) => void, stage?: StageTarget): TenantFacts[] {
+    if (config.tenants.length < this.minTenants) return inThisThread.synthesize(config, prefix, onOutputs, stage);
+    if (this.workers === null) this.workers = this.start();
+    return (this.workers ?? inThisThread).synthesize(config, prefix, onOutputs, stage);
+  }
+
+  /** Whether workers were started. */
+  public get started(): boolean {
+    return !!this.workers;
+  }
+
+  public close(): void {
+    this.workers?.close();
   }
 }

@@ -12,7 +12,7 @@ import type { LoadedConfig } from '../../lib/model/resolve';
 import type { TenantConfig } from '../../lib/model/resolve';
 import { OutputFile, synthesize, synthesizeClusters, synthesizeToDirectory } from '../../lib/synth/engine';
 import { StagedWriter } from '../../lib/synth/staged-writer';
-import { SynthWorkers } from '../../lib/synth/workers';
+import { OnDemandWorkers, SynthWorkers } from '../../lib/synth/workers';
 import { RemovalRefusedError } from '../../lib/synth/engine';
 import { buildWorker, fileMap, readTreeMap, tempDir } from './support';
 
@@ -98,6 +98,29 @@ describe('a generated configuration of 50 tenants', () => {
     }
   });
 
+  test('OnDemandWorkers start workers only once enough tenants are to be synthesized, with the same files either way', () => {
+    let starts = 0;
+    const start = () => {
+      starts++;
+      return SynthWorkers.start(1, TENANTS, { workerFile, thisThreadToo: true });
+    };
+    const few = new OnDemandWorkers(start, TENANTS + 1);
+    const many = new OnDemandWorkers(start, TENANTS);
+    try {
+      expect(synthesizeClusters([config], few)).toEqual(synthesize(config));
+      expect(few.started).toBe(false);
+      expect(starts).toBe(0);
+      expect(synthesizeClusters([config], many)).toEqual(synthesize(config));
+      expect(synthesizeClusters([config], many)).toEqual(synthesize(config));
+      expect(many.started).toBe(true);
+      // Started once, then reused.
+      expect(starts).toBe(1);
+    } finally {
+      few.close();
+      many.close();
+    }
+  });
+
   test('the synth command writes exactly these files to the output directory', () => {
     const out = path.join(dir, 'dist');
     const lines: string[] = [];
@@ -118,7 +141,7 @@ describe('a generated configuration of 50 tenants', () => {
     [2, true, [12, 31, 44], 't000012'],
     [2, true, [11, 31, 44], 't000011'],
     [2, true, [47, 30, 49], 't000030'],
-  ])('fails in %i worker thread(s) (this thread too: %s) with the first failing tenant in configuration order', (jobs, thisThreadToo, brokenAt, first) => {
+  ])('fails in %i worker thread(s) (this thread too: %s; broken: %j) with the first failing tenant, %s, in configuration order', (jobs, thisThreadToo, brokenAt, first) => {
     const broken = withBrokenTenants(brokenAt);
     expect(() => synthesize(broken)).toThrow(new RegExp(`^tenant '${first}'`));
     const workers = SynthWorkers.start(jobs, TENANTS, { workerFile, batch: 5, thisThreadToo });
