@@ -219,7 +219,7 @@ export function markdown(report: Report): string {
     '- re-synth: synth again over its own, unchanged output, with the synth cache the previous run left (the everyday case: dist/ is committed).',
     '- floor: the same objects and bytes, written one file per object with the `yaml` package alone (bench/floor.ts); the time to read its input is subtracted.',
     '- identical: SHA-256 over every file of the tree after each fresh synth, re-synth, --jobs 1 and floor run, compared with the first fresh synth.',
-    '- between runs, the previous output tree is set aside with one rename and deleted only when the bench ends: a run right after deleting tens of thousands of files pays for the file system freeing them (bench/README.md).',
+    '- between runs, the previous output tree is set aside with one rename and deleted only when the bench ends (a run right after deleting tens of thousands of files pays for the file system freeing them), and `sync` (untimed) writes what earlier runs left in the page cache to disk before each run (bench/README.md).',
     '',
   );
   if (underLoad) {

@@ -138,6 +138,8 @@ class SetAside {
   }
 
   public removeAll(): void {
+    if (this.count > 0) console.error(`removing the ${this.count} output trees set aside (untimed; minutes at the default sizes)…`);
+    this.count = 0;
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
