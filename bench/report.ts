@@ -215,7 +215,7 @@ export function markdown(report: Report): string {
   });
   lines.push(
     '',
-    '- synth: `node scripts/run.mjs synth --config <generated> --out <empty>`, the whole command as `npm run synth` starts it (default `--jobs`: one worker thread per core from 250 tenants on), without a synth cache; --jobs 1: the same, single-threaded.',
+    '- synth: `node scripts/run.mjs synth --config <generated> --out <empty>`, the whole command as `npm run synth` starts it (default `--jobs`: from 250 tenants on, one thread per core, the main thread and workers), without a synth cache; --jobs 1: the same, single-threaded.',
     '- re-synth: synth again over its own, unchanged output, with the synth cache the previous run left (the everyday case: dist/ is committed).',
     '- floor: the same objects and bytes, written one file per object with the `yaml` package alone (bench/floor.ts); the time to read its input is subtracted.',
     '- identical: SHA-256 over every file of the tree after each fresh synth, re-synth, --jobs 1 and floor run, compared with the first fresh synth.',
