@@ -66,32 +66,20 @@ describe('a generated configuration of 50 tenants', () => {
     expect(tenantFiles(files).map((f) => f.path)).toEqual([...alone.keys()].sort());
   });
 
-  test('synthesized by 3 worker threads answering every 7 tenants, gives the same files in the same order', () => {
-    const workers = SynthWorkers.start(3, TENANTS, { workerFile, batch: 7 });
+  test.each([
+    ['3 worker threads answering every 7 tenants', 3, 7, false],
+    ['this thread and 2 workers answering every 4 tenants (the synth command\'s way)', 2, 4, true],
+  ])('synthesized by %s, gives the same files in the same order', (_label, count, batch, thisThreadToo) => {
+    const workers = SynthWorkers.start(count, TENANTS, { workerFile, batch, thisThreadToo });
     expect(workers).toBeDefined();
     try {
       const handedOn: OutputFile[] = [];
-      const outputs = workers!.synthesize(config, '', (batch) => handedOn.push(...batch.flatMap((o) => o.files)));
+      const outputs = workers!.synthesize(config, '', (answers) => handedOn.push(...answers.flatMap((o) => o.files)));
       expect(outputs.map((o) => o.delivered.name)).toEqual(config.tenants.map((t) => t.name));
       expect(fileMap(handedOn)).toEqual(alone);
       // Files are handed on, not kept.
       expect(outputs.flatMap((o) => o.files)).toEqual([]);
       // Put together, the same dist/ as in one thread, in the same order.
-      expect(synthesizeClusters([config], workers)).toEqual(synthesize(config));
-    } finally {
-      workers!.close();
-    }
-  });
-
-  test('synthesized by this thread and 2 workers (the synth command\'s way), gives the same files in the same order', () => {
-    const workers = SynthWorkers.start(2, TENANTS, { workerFile, batch: 4, thisThreadToo: true });
-    expect(workers).toBeDefined();
-    try {
-      const handedOn: OutputFile[] = [];
-      const outputs = workers!.synthesize(config, '', (batch) => handedOn.push(...batch.flatMap((o) => o.files)));
-      expect(outputs.map((o) => o.delivered.name)).toEqual(config.tenants.map((t) => t.name));
-      expect(fileMap(handedOn)).toEqual(alone);
-      expect(outputs.flatMap((o) => o.files)).toEqual([]);
       expect(synthesizeClusters([config], workers)).toEqual(synthesize(config));
     } finally {
       workers!.close();
