@@ -52,7 +52,8 @@ function areaOf(frame, source, leaf) {
   if (fn === '(program)') return 'V8/native (program)';
   if (frame.url === 'node:fs' || FS_NATIVE.test(fn)) return 'fs: syscalls (write/read/mkdir/rename/unlink)';
   if (source.startsWith('lib/guards/')) return 'credential scan (lib/guards)';
-  if (fn === 'toYaml' || source === 'lib/synth/output.ts' || source === 'bench/floor.ts') return 'yaml stringify';
+  // blockYaml (and the `yaml` calls it makes for the scalars it leaves to it) is the synth's YAML writer.
+  if (fn === 'toYaml' || source === 'lib/synth/output.ts' || source === 'lib/render/block-yaml.ts' || source === 'bench/floor.ts') return 'yaml stringify';
   if (source.startsWith('node_modules/zod/')) return 'config: zod';
   if (source.startsWith('node_modules/yaml/dist/parse/') || source.startsWith('node_modules/yaml/dist/compose/')) return 'config: YAML parse';
   if (source.startsWith('node_modules/smol-toml/')) return 'runner config.toml (smol-toml stringify)';
