@@ -8,7 +8,9 @@
  *
  * The synth command stays synchronous: the main thread blocks in `Atomics.wait` until a worker
  * signals that its answer is on its port, then takes it with `receiveMessageOnPort`.
- * Workers are started before the configuration is loaded, so loading their code overlaps it.
+ * For a fresh synth the command starts workers before the configuration is loaded, so loading
+ * their code overlaps it; for a re-synth (a synth cache exists) OnDemandWorkers starts them only
+ * when enough tenants need synthesizing. With `thisThreadToo` the main thread takes a share.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
