@@ -87,7 +87,7 @@ function keyText(key: string): string {
   const text = document.slice(0, -': null\n'.length);
   // A key `yaml` writes over several lines, or one it would write differently at the top level
   // (document markers), is left to `yaml`.
-  if (text.includes('\n') || /^(%|---|\.\.\.)/m.test(key)) throw NEEDS_GENERAL_PATH;
+  if (text.includes('\n') || DOCUMENT_MARKER.test(key)) throw NEEDS_GENERAL_PATH;
   return remember(keyTexts, key, text);
 }
 
@@ -133,14 +133,11 @@ function afterKey(value: unknown, indent: string): string {
   visit(value);
   if (Array.isArray(value)) return value.length === 0 ? ' []\n' : `\n${sequence(value, `${indent}  `)}`;
   if (!isPlainObject(value)) throw NEEDS_GENERAL_PATH;
-  return hasEntries(value) ? `\n${mapping(value, `${indent}  `)}` : ' {}\n';
+  const body = mapping(value, `${indent}  `);
+  return body ? `\n${body}` : ' {}\n';
 }
 
-function hasEntries(value: Record<string, unknown>): boolean {
-  for (const key in value) if (value[key] !== undefined) return true;
-  return false;
-}
-
+/** The `key: value` lines of `value` at `indent`; empty when it has no key `yaml` would write. */
 function mapping(value: Record<string, unknown>, indent: string): string {
   let out = '';
   for (const key of Object.keys(value)) {
@@ -166,7 +163,8 @@ function sequence(items: readonly unknown[], indent: string): string {
     } else {
       if (!isPlainObject(item)) throw NEEDS_GENERAL_PATH;
       visit(item);
-      out += hasEntries(item) ? `${indent}- ${mapping(item, `${indent}  `).slice(indent.length + 2)}` : `${indent}- {}\n`;
+      const body = mapping(item, `${indent}  `);
+      out += body ? `${indent}- ${body.slice(indent.length + 2)}` : `${indent}- {}\n`;
     }
   }
   return out;
@@ -174,10 +172,12 @@ function sequence(items: readonly unknown[], indent: string): string {
 
 /** `stringify(value, { lineWidth: 0 })` of the `yaml` package, byte for byte. */
 export function blockYaml(value: unknown): string {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && isPlainObject(value) && hasEntries(value)) {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && isPlainObject(value)) {
     try {
       visit(value);
-      return mapping(value, '');
+      // An empty document (`{}`) is left to `yaml`.
+      const body = mapping(value, '');
+      if (body) return body;
     } catch (error) {
       if (error !== NEEDS_GENERAL_PATH) throw error;
     } finally {

@@ -61,8 +61,8 @@ export interface SynthesizeOptions {
   readonly cache?: SynthCache;
   /** Called as tenants are done: tenants done so far, tenants in all. */
   readonly onProgress?: (done: number, total: number) => void;
-  /** Called as tenants are done, with the count before and after (the synth command collects garbage). */
-  readonly onTenantsDone?: (before: number, after: number) => void;
+  /** Called as tenants are done (the synth command checks its heap budget). */
+  readonly onTenantsDone?: () => void;
 }
 
 /**
@@ -89,7 +89,7 @@ export function synthesizeInto(sink: OutputSink, clusters: readonly ClusterConfi
         }
       }
       done += batch.length;
-      options.onTenantsDone?.(done - batch.length, done);
+      options.onTenantsDone?.();
       options.onProgress?.(done, total);
     });
     const delivered = outputs.map((o) => o.delivered);

@@ -71,8 +71,7 @@ export class SynthCache {
 
   /** Whether the last synth into this folder, by this build, left a record of its tenants. */
   public get isEmpty(): boolean {
-    for (const _ in this.previous) return false;
-    return true;
+    return Object.keys(this.previous).length === 0;
   }
 
   /** The hash of everything a tenant's files depend on besides the code. */
