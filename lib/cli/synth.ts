@@ -18,14 +18,14 @@ import { loadClusters } from '../config/load';
 import { SecretMaterialError } from '../guards/secret-material';
 import { architectureWarnings } from '../model/layout';
 import { diffTrees } from '../synth/diff';
-import { synthesizeClusters, synthesizeToDirectory } from '../synth/engine';
+import { synthesizeAndCommit, synthesizeClusters } from '../synth/engine';
 import { DuplicatePathError } from '../synth/output';
 import { RemovalRefusedError } from '../synth/removal-guard';
-import { OutputApplyError, OutputLockedError } from '../synth/staged-writer';
+import { OutputApplyError, OutputLockedError, StagedWriter } from '../synth/staged-writer';
 import { SynthCache } from '../synth/synth-cache';
 import { collectGarbage, heapBudget } from '../synth/heap';
 import { readTree } from '../synth/tree';
-import { countTenantFiles, defaultJobs, OnDemandWorkers, SynthWorkers } from '../synth/workers';
+import { countTenantFiles, defaultJobs, OnDemandWorkers, SynthWorkers, TenantLoaded } from '../synth/workers';
 import { EXIT, Io, parseCommandLine, processIo, runCommand, UsageError, wholeNumber } from './io';
 
 const USAGE = `usage: synth [diff] [--config DIR] [--out DIR] [--allow-removal] [--jobs N]
@@ -96,41 +96,57 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
     const startWorkers = () => (threads > 1 ? SynthWorkers.start(threads - 1, tenantFiles, { thisThreadToo: true }) : undefined);
     // Versioned by this bundle (esbuild keeps __filename as build/synth.js); none from sources.
     const cache = command === 'synth' && !isSet(env.TENANT_RUNNERS_NO_CACHE) ? SynthCache.open(outDir, __filename) : undefined;
-    // Workers are started before the configuration is loaded, so loading their code overlaps
-    // loading it; but when the synth cache holds this output's last synth, most tenants are
-    // usually reused: then only once enough tenants turn out to need synthesizing.
+    // Workers are started before the configuration is loaded: they load their code and then
+    // synthesize the first tenants while the rest loads (SynthWorkers.prefetch). When the synth
+    // cache holds this output's last synth, most tenants are usually reused: then workers start
+    // only once enough tenants turn out to need synthesizing.
     const workers = threads <= 1 ? undefined : cache && !cache.isEmpty ? new OnDemandWorkers(startWorkers) : startWorkers();
     try {
       const budget = tenantFiles >= GC_MIN_TENANTS ? heapBudget(HEAP_BUDGET_BYTES) : undefined;
-      const clusters = loadClusters(configDir, { onTenantFile: budget });
-      // The parsed documents of every tenant file are garbage now (tens of MB at thousands of tenants).
-      if (tenantFiles >= GC_MIN_TENANTS) collectGarbage();
-      for (const cluster of clusters) {
-        for (const warning of architectureWarnings(cluster.platform)) io.err(cluster.cluster ? `${cluster.cluster}: ${warning}` : warning);
-      }
+      const load = (onTenant?: TenantLoaded) => {
+        const clusters = loadClusters(configDir, { onTenantFile: budget, onTenant });
+        // The parsed documents of every tenant file are garbage now (tens of MB at thousands of tenants).
+        if (tenantFiles >= GC_MIN_TENANTS) collectGarbage();
+        for (const cluster of clusters) {
+          for (const warning of architectureWarnings(cluster.platform)) io.err(cluster.cluster ? `${cluster.cluster}: ${warning}` : warning);
+        }
+        return clusters;
+      };
       if (command === 'diff') {
-        const diff = diffTrees(readTree(outDir), synthesizeClusters(clusters, workers));
+        const diff = diffTrees(readTree(outDir), synthesizeClusters(load(), workers));
         io.out(diff.text);
         return diff.changed ? 1 : 0;
       }
-      const total = clusters.reduce((n, c) => n + c.tenants.length, 0);
-      // The removal guard says what the delivery tool does with a removed tenant (one tool for all clusters, or none named).
-      const tools = new Set(clusters.map((c) => c.platform.gitops.tool));
-      const { files, result } = synthesizeToDirectory(clusters, outDir, {
-        allowRemoval,
-        tool: tools.size === 1 ? [...tools][0] : undefined,
-        cache,
-        synthesizer: workers,
-        onProgress: io.progress && throttled((done) => io.progress!(`synthesizing: ${done}/${total} tenants`)),
-        onTenantsDone: budget,
+      // Opened (locked) before the configuration is loaded: workers started early stage the first
+      // tenants into it while the rest loads. A configuration that fails to load removes it again.
+      const writer = StagedWriter.open(outDir, {
         onWait: (message) => io.err(message),
         lockWaitMs: wholeNumber('TENANT_RUNNERS_LOCK_WAIT_MS', env.TENANT_RUNNERS_LOCK_WAIT_MS, 3_600_000),
       });
-      io.progress?.('');
-      // Under the cdk8s CLI stdout is captured and never shown: the summary goes to stderr there.
-      (env.CDK8S_OUTDIR ? io.err : io.out)(`${outDir}/: ${files} files for ${total} tenant${total === 1 ? '' : 's'}; ${describe(result)}`);
-      markCdk8sOutput(env.CDK8S_OUTDIR, outDir);
-      return EXIT.ok;
+      const prefetching = workers instanceof SynthWorkers ? workers : undefined;
+      try {
+        const clusters = load(prefetching?.prefetch(writer.stageTarget));
+        const total = clusters.reduce((n, c) => n + c.tenants.length, 0);
+        // The removal guard says what the delivery tool does with a removed tenant (one tool for all clusters, or none named).
+        const tools = new Set(clusters.map((c) => c.platform.gitops.tool));
+        const { files, result } = synthesizeAndCommit(writer, clusters, {
+          allowRemoval,
+          tool: tools.size === 1 ? [...tools][0] : undefined,
+          cache,
+          synthesizer: workers,
+          onProgress: io.progress && throttled((done) => io.progress!(`synthesizing: ${done}/${total} tenants`)),
+          onTenantsDone: budget,
+        });
+        io.progress?.('');
+        // Under the cdk8s CLI stdout is captured and never shown: the summary goes to stderr there.
+        (env.CDK8S_OUTDIR ? io.err : io.out)(`${outDir}/: ${files} files for ${total} tenant${total === 1 ? '' : 's'}; ${describe(result)}`);
+        markCdk8sOutput(env.CDK8S_OUTDIR, outDir);
+        return EXIT.ok;
+      } finally {
+        // No worker may still be writing into the staging folder when it is removed.
+        prefetching?.cancel();
+        writer.abort();
+      }
     } finally {
       workers?.close();
     }

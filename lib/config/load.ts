@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { checkPlatform, checkTenants } from './rules';
 import { ConfigError, ConfigProblem, formatKeyPath } from './errors';
-import { PlatformSchema, TenantSchema } from './schema';
+import { Platform, PlatformSchema, TenantSchema } from './schema';
 import { fileKind, hasPath, problemAt, readSource, SourceFile } from './source';
 import { describeIssue } from './issues';
 import { names } from '../model/names';
@@ -25,6 +25,12 @@ export interface LoadOptions {
   readonly schemaDir?: string;
   /** Called after each tenant file (the synth command keeps its heap small with it). */
   readonly onTenantFile?: () => void;
+  /**
+   * Called with each tenant as soon as its file is valid, while no problem has been found so far
+   * (the synth command's workers start on it while the rest loads). The configuration may still
+   * fail to load: the cross-tenant rules come after the last file.
+   */
+  readonly onTenant?: (tenant: TenantConfig, platform: Platform, cluster?: string) => void;
 }
 
 const MODELINE = /yaml-language-server:\s*\$schema=(\S+)/;
@@ -92,7 +98,9 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
     const resolved = resolveTenant(platform, tenant, source.file);
     // The tenant's own manifests (docs/extra-objects.md): part of the resolved tenant, so workers and the synth cache see them.
     const extraObjects = readExtraObjects(resolved, file.replace(/\.ya?ml$/, ''), display, problems);
-    tenants.push({ source, config: extraObjects.length > 0 ? { ...resolved, extraObjects } : resolved });
+    const config = extraObjects.length > 0 ? { ...resolved, extraObjects } : resolved;
+    tenants.push({ source, config });
+    if (problems.length === 0) options.onTenant?.(config, platform);
     options.onTenantFile?.();
   }
   if (tenantFiles) checkTenantFolders(tenantDir, tenantFiles, display, problems);
@@ -134,7 +142,8 @@ export function loadClusters(configDir: string, options: LoadOptions = {}): Clus
       continue;
     }
     try {
-      clusters.push({ ...loadConfig(path.join(clustersDir, name), { schemaDir: path.join(configDir, 'schema'), ...options }), cluster: name });
+      const onTenant = options.onTenant && problems.length === 0 ? (tenant: TenantConfig, platform: Platform) => options.onTenant!(tenant, platform, name) : undefined;
+      clusters.push({ ...loadConfig(path.join(clustersDir, name), { schemaDir: path.join(configDir, 'schema'), ...options, onTenant }), cluster: name });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems.push(...error.problems);

@@ -212,14 +212,23 @@ export interface WriteDirectoryOptions extends SynthesizeOptions, WriteOptions, 
 export function synthesizeToDirectory(clusters: readonly ClusterConfig[], outDir: string, options: WriteDirectoryOptions = {}): { files: number; result: WriteResult } {
   const writer = StagedWriter.open(outDir, options);
   try {
-    synthesizeInto(writer, clusters, options);
-    const files = writer.fileCount;
-    const result = writer.commit(options);
-    options.cache?.save();
-    return { files, result };
+    return synthesizeAndCommit(writer, clusters, options);
   } finally {
     writer.abort();
   }
+}
+
+/**
+ * Synthesizes `clusters` into an open StagedWriter and commits it (the synth command opens the
+ * writer before loading the configuration, so workers can stage tenants while it loads). The
+ * caller aborts the writer on failure.
+ */
+export function synthesizeAndCommit(writer: StagedWriter, clusters: readonly ClusterConfig[], options: SynthesizeOptions & WriteOptions = {}): { files: number; result: WriteResult } {
+  synthesizeInto(writer, clusters, options);
+  const files = writer.fileCount;
+  const result = writer.commit(options);
+  options.cache?.save();
+  return { files, result };
 }
 
 /** Writes exactly `files` to `outDir` through the StagedWriter (tests and tools with ready files). */

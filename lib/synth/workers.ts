@@ -1,24 +1,30 @@
 /**
  * Synthesis on several cores: tenant charts are independent (one cdk8s App each), so worker
- * threads synthesize disjoint sets of tenants with `synthesizeTenantOutput`, and the main thread
- * puts them together exactly as `synthesizeClusters` does. Same files, same bytes, same first error.
+ * threads synthesize tenants with `synthesizeTenantOutput`, and the main thread puts them together
+ * exactly as `synthesizeClusters` does. Same files, same bytes, same first error.
  * Writing into `dist/`, the workers also stage their tenants' files (compare with `dist/`, write
  * what differs into the staging folder) and answer with paths and statuses only, so writing is
  * spread over the workers and the main thread never holds a tenant's file contents.
  *
+ * Work is handed out in small tasks, as the workers ask for it: each worker is kept at most
+ * LOW_WATER tasks ahead, the main thread (`thisThreadToo`) takes tenants from the other end of the
+ * queue, so all threads finish together whatever each tenant costs. With `prefetch`, tenants are
+ * queued while the configuration is still loading: the workers synthesize the first tenants while
+ * the main thread reads the rest (a configuration that then fails to load discards their work
+ * with the staging folder).
+ *
  * The synth command stays synchronous: the main thread blocks in `Atomics.wait` until a worker
- * signals that its answer is on its port, then takes it with `receiveMessageOnPort`.
- * For a fresh synth the command starts workers before the configuration is loaded, so loading
- * their code overlaps it; for a re-synth (a synth cache exists) OnDemandWorkers starts them only
- * when enough tenants need synthesizing. With `thisThreadToo` the main thread takes a share.
+ * signals that its answer is on its port, then takes it with `receiveMessageOnPort`, and polls
+ * the ports between its own tenants. For a fresh synth the command starts workers before the
+ * configuration is loaded; for a re-synth (a synth cache exists) OnDemandWorkers starts them only
+ * when enough tenants need synthesizing.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { OutputLimitError } from '../config/errors';
-import type { ClusterConfig } from '../model/resolve';
-import type { TenantConfig } from '../model/resolve';
+import type { ClusterConfig, TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { inThisThread, StagedTenantOutput, TenantSynthesizer } from './engine';
 import type { StagedFile, StageTarget } from './staged-writer';
@@ -31,12 +37,12 @@ export const WORKER_FILE = path.join(__dirname, 'synth-worker.js');
 /** Below this many tenants one thread is faster than starting workers (measured: bench/README.md). */
 export const PARALLEL_MIN_TENANTS = 250;
 
-/** What the main thread sends a worker: tenants with their position in the configuration. */
+/** What the main thread sends a worker: a few tenants, each with an id the answer refers to. */
 export interface SynthTask {
-  readonly platform: Platform;
-  /** `<cluster>/` in a multi-cluster repository, else empty. */
-  readonly prefix: string;
-  readonly tenants: readonly { readonly index: number; readonly tenant: TenantConfig }[];
+  /** The platforms (by number) of these tenants that this worker has not been sent yet. */
+  readonly platforms: readonly { readonly key: number; readonly platform: Platform }[];
+  /** `prefix`: `<cluster>/` in a multi-cluster repository, else empty; `platform`: its number. */
+  readonly tenants: readonly { readonly id: number; readonly prefix: string; readonly platform: number; readonly tenant: TenantConfig }[];
   /**
    * Where the worker stages the tenants' files itself (`stageFile`): it then answers with their
    * paths and statuses, not their contents. Without it (diff, tests) it answers with the files.
@@ -44,33 +50,40 @@ export interface SynthTask {
   readonly stage?: StageTarget;
 }
 
-/**
- * What a worker answers, in one or more messages: the outputs of the next tenants (`done` on the
- * last message), or the first tenant (by position) that failed, which is its last message.
- */
-export type SynthAnswer =
-  | { readonly outputs: { readonly index: number; readonly output: TenantOutput; readonly staged?: StagedFile[] }[]; readonly done: boolean }
-  | { readonly error: { readonly index: number; readonly message: string; readonly stack?: string; readonly limit?: boolean } };
+/** An error of one tenant, as a worker reports it. */
+export interface TenantFailure {
+  readonly message: string;
+  readonly stack?: string;
+  readonly limit?: boolean;
+}
+
+/** What a worker answers to a task, in one message: every tenant's output or error (none after a cancel). */
+export interface SynthAnswer {
+  readonly outputs: readonly { readonly id: number; readonly output: TenantOutput; readonly staged?: StagedFile[] }[];
+  readonly errors: readonly ({ readonly id: number } & TenantFailure)[];
+}
 
 export interface WorkerData {
   readonly port: MessagePort;
-  /** Element 0 counts the messages all workers have posted: the main thread waits for it to change. */
+  /**
+   * Element 0 counts the messages all workers have posted: the main thread waits for it to
+   * change. Element 1 is set to cancel: workers skip the rest of their tasks.
+   */
   readonly signal: Int32Array;
-  /** Tenants per message. */
-  readonly batch: number;
 }
 
-// Workers answer in batches, so neither they nor the clone of their answer hold all their files.
-const BATCH_TENANTS = 50;
+// Tenants per task, and tasks a worker is kept ahead: ~8 tenants are ~30 ms of a worker's time,
+// two tasks bridge the main thread's longest step between two polls.
+const BATCH_TENANTS = 8;
+const LOW_WATER = 2;
 // A worker answers every few hundred milliseconds; this long without a message, it has died
 // (out of memory, say) and will never answer: fail instead of waiting forever.
 const SILENCE_LIMIT_MS = 120_000;
 
 /**
- * Heap limits of a worker. Its live data is small (code, its tenants' configuration, one batch
- * of files) but V8 grows a heap far beyond it when let be: 8 MB of young generation and an old
- * generation sized to the tenants (about four times their configuration) keep each worker's RSS
- * near its live size. Measured: bench/README.md.
+ * Heap limits of a worker. Its live data is small (code, one task's tenants and files) but V8
+ * grows a heap far beyond it when let be: 8 MB of young generation and an old generation of
+ * 64 MB and 1 MB per 50 tenants keep each worker's RSS near its live size. Measured: bench/README.md.
  */
 function workerHeap(tenantsPerWorker: number): { maxYoungGenerationSizeMb: number; maxOldGenerationSizeMb: number } {
   return { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 + Math.ceil(tenantsPerWorker / 50) };
@@ -103,19 +116,41 @@ export function countTenantFiles(configDir: string): number {
 export interface SynthWorkersOptions {
   /** The worker bundle. @default build/synth-worker.js next to this bundle */
   readonly workerFile?: string;
-  /** Tenants per answer message. @default 50 */
+  /** Tenants per task. @default 8 */
   readonly batch?: number;
   /**
-   * This thread synthesizes a share of the tenants too, as one more worker would (the synth
-   * command: `--jobs N` is this thread and N-1 workers). Each worker is an isolate of its own with
-   * the whole synth code loaded (tens of MB), while this thread would otherwise only wait.
+   * This thread synthesizes tenants too, as one more worker would (the synth command: `--jobs N`
+   * is this thread and N-1 workers). Each worker is an isolate of its own with the whole synth
+   * code loaded (tens of MB), while this thread would otherwise only wait.
    * @default false
    */
   readonly thisThreadToo?: boolean;
 }
 
-/** An error of one tenant, as a worker reports it. */
-type TenantError = { readonly index: number; readonly message: string; readonly stack?: string; readonly limit?: boolean; readonly error?: Error };
+/** A tenant on its way: queued, sent to a worker, or done. */
+interface Job {
+  readonly id: number;
+  readonly prefix: string;
+  readonly platform: Platform;
+  readonly tenant: TenantConfig;
+  readonly stage?: StageTarget;
+}
+
+type JobResult = { readonly output: TenantOutput; readonly staged?: StagedFile[] } | { readonly error: TenantFailure & { readonly thrown?: Error } };
+
+/** The synthesize call in progress: where results of its tenants go. */
+interface Call {
+  readonly positions: Map<number, number>;
+  readonly outputs: TenantOutput[];
+  readonly onOutputs: (outputs: readonly StagedTenantOutput[]) => void;
+  /** Tenants of this call not done yet. */
+  left: number;
+  /** Position of the first tenant (in configuration order) that failed, and its error. */
+  failed?: { position: number; error: TenantFailure & { readonly thrown?: Error } };
+}
+
+/** Called by the loader for each tenant as soon as it is valid (LoadOptions.onTenant). */
+export type TenantLoaded = (tenant: TenantConfig, platform: Platform, cluster?: string) => void;
 
 /** Worker threads that synthesize tenants; `close()` them when done. */
 export class SynthWorkers implements TenantSynthesizer {
@@ -129,96 +164,236 @@ export class SynthWorkers implements TenantSynthesizer {
     return new SynthWorkers(count, tenants, workerFile, options.batch ?? BATCH_TENANTS, options.thisThreadToo ?? false);
   }
 
-  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
-  private readonly workers: { worker: Worker; port: MessagePort }[] = [];
+  private readonly signal = new Int32Array(new SharedArrayBuffer(8));
+  private readonly workers: { worker: Worker; port: MessagePort; tasks: Set<number>; platforms: Set<number> }[] = [];
+  /** Each platform object is cloned to a worker once, then referred to by number. */
+  private readonly platformKeys = new Map<Platform, number>();
+  private nextId = 0;
+  private nextTask = 0;
+  /** Tenants not handed to any thread yet, in the order they came. */
+  private queue: Job[] = [];
+  /** Prefetched tenants (by object) not yet asked for by `synthesize`. */
+  private readonly prefetched = new Map<TenantConfig, Job>();
+  private prefetchStage: StageTarget | undefined;
+  /** Results of prefetched tenants that arrived before `synthesize` asked for them. */
+  private readonly early = new Map<number, JobResult>();
+  private call: Call | undefined;
+  /** While draining after a failure or cancel: answers are dropped. */
+  private discard = false;
+  private cancelled = false;
 
-  private constructor(count: number, tenants: number, workerFile: string, batch: number, private readonly thisThreadToo: boolean) {
+  private constructor(count: number, tenants: number, workerFile: string, private readonly batch: number, private readonly thisThreadToo: boolean) {
     const threads = count + (thisThreadToo ? 1 : 0);
     for (let i = 0; i < count; i++) {
       const { port1, port2 } = new MessageChannel();
-      const data: WorkerData = { port: port2, signal: this.signal, batch };
+      const data: WorkerData = { port: port2, signal: this.signal };
       const worker = new Worker(workerFile, { workerData: data, transferList: [port2], resourceLimits: workerHeap(tenants / threads) });
       worker.unref();
-      this.workers.push({ worker, port: port1 });
+      this.workers.push({ worker, port: port1, tasks: new Set(), platforms: new Set() });
     }
   }
 
   /**
+   * Lets the workers start on tenants while the configuration loads: returns the loader's
+   * `onTenant` callback. Files are staged into `stage`, which the `synthesize` calls must pass too.
+   * If loading fails, `close()` (or `cancel()`) before the staging folder is removed.
+   */
+  public prefetch(stage: StageTarget | undefined): TenantLoaded {
+    this.prefetchStage = stage;
+    return (tenant, platform, cluster) => {
+      if (this.cancelled) return;
+      const job: Job = { id: this.nextId++, prefix: cluster ? `${cluster}/` : '', platform, tenant, stage };
+      this.prefetched.set(tenant, job);
+      this.queue.push(job);
+      // Whole tasks only: the rest waits for the next tenants or for `synthesize`.
+      this.pump(false);
+    };
+  }
+
+  /** Tenants prefetched and not yet asked for by `synthesize`. */
+  public get prefetchedCount(): number {
+    return this.prefetched.size;
+  }
+
+  /**
    * The outputs of a cluster's tenants, in configuration order, as `inThisThread` returns them;
-   * `onOutputs` gets each batch as it arrives (in no particular order), e.g. to stage its files
-   * while the workers go on. If it throws, synthesis stops with that error.
+   * `onOutputs` gets them as they are done (in no particular order), e.g. to stage their files
+   * while the workers go on. If it throws, synthesis stops with that error. A failing tenant
+   * fails the call with the error of the first failing tenant in configuration order.
    */
   public synthesize(config: ClusterConfig, prefix: string, onOutputs: (outputs: readonly StagedTenantOutput[]) => void, stage?: StageTarget): TenantOutput[] {
-    const n = this.workers.length + (this.thisThreadToo ? 1 : 0);
-    const tenants: readonly TenantConfig[] = config.tenants;
-    // Round-robin, so neighbours (often similar in size) spread over all threads; this thread's
-    // share (when it takes one) is the last.
-    this.workers.forEach(({ port }, w) => {
-      const task: SynthTask = { platform: config.platform, prefix, stage, tenants: tenants.flatMap((tenant, index) => (index % n === w ? [{ index, tenant }] : [])) };
-      port.postMessage(task);
-    });
-    const outputs: TenantOutput[] = new Array(tenants.length);
-    let firstError: TenantError | undefined;
-    const failed = (error: TenantError) => {
-      if (!firstError || error.index < firstError.index) firstError = error;
-    };
-    const pending = new Set(this.workers.map((w) => w.port));
-    const receive = () => {
-      for (const port of [...pending]) {
-        for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-          const answer = m.message as SynthAnswer;
-          if ('error' in answer) {
-            failed(answer.error);
-            pending.delete(port);
-          } else {
-            // Files are handed on, not kept: memory holds one batch of files, not all of them.
-            for (const { index, output } of answer.outputs) outputs[index] = { ...output, files: [] };
-            if (answer.done) pending.delete(port);
-            // Nothing is handed on once a tenant has failed: the synth fails anyway.
-            if (!firstError) onOutputs(answer.outputs.map((o) => (o.staged ? { ...o.output, staged: o.staged } : o.output)));
+    if (this.cancelled) throw new Error('synth workers were cancelled');
+    const call: Call = { positions: new Map(), outputs: new Array(config.tenants.length), onOutputs, left: config.tenants.length };
+    this.call = call;
+    try {
+      const ready: [number, JobResult][] = [];
+      config.tenants.forEach((tenant, position) => {
+        let job = this.prefetched.get(tenant);
+        if (job && job.prefix === prefix) {
+          this.prefetched.delete(tenant);
+          if (stage?.staging !== this.prefetchStage?.staging) throw new Error('prefetched tenants were staged into another folder');
+        } else {
+          job = { id: this.nextId++, prefix, platform: config.platform, tenant, stage };
+          this.queue.push(job);
+        }
+        call.positions.set(job.id, position);
+        const result = this.early.get(job.id);
+        if (result) {
+          this.early.delete(job.id);
+          ready.push([job.id, result]);
+        }
+      });
+      for (const [id, result] of ready) this.settle(id, result);
+      while (call.left > 0) {
+        const seen = Atomics.load(this.signal, 0);
+        this.pump(true);
+        if (call.left === 0) break;
+        const own = this.thisThreadToo ? this.takeOwn(call) : undefined;
+        if (own) {
+          this.settle(own.id, this.runHere(own));
+        } else if (this.outstanding() > 0) {
+          if (Atomics.wait(this.signal, 0, seen, SILENCE_LIMIT_MS) === 'timed-out') {
+            throw new Error(`synth workers sent nothing for ${SILENCE_LIMIT_MS / 1000} s; a worker has stopped (out of memory?). Try --jobs 1.`);
           }
+        } else if (this.queue.length === 0) {
+          throw new Error('synth workers: tenants left that no thread has');
         }
       }
-    };
-    if (this.thisThreadToo) {
-      // This thread's share, as inThisThread does it; the workers' answers are taken in between,
-      // so their files are handed on while they go on.
-      for (let index = n - 1; index < tenants.length && !firstError; index += n) {
-        let output: TenantOutput;
-        try {
-          output = synthesizeTenantOutput(config.platform, tenants[index], prefix);
-        } catch (error) {
-          const e = error as Error;
-          failed({ index, message: e.message, error: e });
-          break;
-        }
-        outputs[index] = { ...output, files: [] };
-        onOutputs([output]);
-        receive();
-      }
+    } catch (error) {
+      // Nothing may still be writing into the staging folder when the caller removes it.
+      this.queue = this.queue.filter((job) => !call.positions.has(job.id));
+      this.drain();
+      throw error;
+    } finally {
+      this.call = undefined;
     }
-    while (pending.size > 0) {
-      const seen = Atomics.load(this.signal, 0);
-      receive();
-      if (pending.size > 0 && Atomics.wait(this.signal, 0, seen, SILENCE_LIMIT_MS) === 'timed-out') {
-        throw new Error(`synth workers sent nothing for ${SILENCE_LIMIT_MS / 1000} s; a worker has stopped (out of memory?). Try --jobs 1.`);
-      }
-    }
-    const first = firstError as TenantError | undefined;
-    if (first) {
-      // The error of the first failing tenant in configuration order, as a single thread reports it.
-      if (first.error) throw first.error;
-      const error = first.limit ? new OutputLimitError(first.message) : new Error(first.message);
-      if (first.stack) error.stack = first.stack;
+    if (call.failed) {
+      const { thrown, message, stack, limit } = call.failed.error;
+      if (thrown) throw thrown;
+      const error = limit ? new OutputLimitError(message) : new Error(message);
+      if (stack) error.stack = stack;
       throw error;
     }
-    return outputs;
+    return call.outputs;
+  }
+
+  /** Stops handing out work and waits until no worker is busy (before a staging folder is removed). */
+  public cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.queue = [];
+    this.prefetched.clear();
+    Atomics.store(this.signal, 1, 1);
+    this.drain();
   }
 
   public close(): void {
+    this.cancel();
     for (const { worker, port } of this.workers) {
       port.close();
       void worker.terminate();
+    }
+  }
+
+  private outstanding(): number {
+    return this.workers.reduce((n, w) => n + w.tasks.size, 0);
+  }
+
+  /** Takes every answer that arrived, then keeps each worker LOW_WATER tasks ahead (`partial`: also with a short last task). */
+  private pump(partial: boolean): void {
+    this.receive();
+    for (const w of this.workers) {
+      while (w.tasks.size < LOW_WATER && !this.cancelled && (this.queue.length >= this.batch || (partial && this.queue.length > 0))) {
+        // One stage per task (prefetched tenants and a later call share the writer's).
+        const stage = this.queue[0].stage;
+        const other = this.queue.findIndex((job) => job.stage !== stage);
+        const jobs = this.queue.splice(0, Math.min(this.batch, other < 0 ? this.queue.length : other));
+        const platforms: { key: number; platform: Platform }[] = [];
+        const tenants = jobs.map((job) => {
+          let key = this.platformKeys.get(job.platform);
+          if (key === undefined) this.platformKeys.set(job.platform, (key = this.platformKeys.size));
+          if (!w.platforms.has(key)) {
+            w.platforms.add(key);
+            platforms.push({ key, platform: job.platform });
+          }
+          return { id: job.id, prefix: job.prefix, platform: key, tenant: job.tenant };
+        });
+        const taskId = this.nextTask++;
+        w.tasks.add(taskId);
+        const task: SynthTask = { platforms, stage, tenants };
+        w.port.postMessage({ taskId, task });
+      }
+    }
+  }
+
+  private receive(): void {
+    for (const w of this.workers) {
+      for (let m = receiveMessageOnPort(w.port); m; m = receiveMessageOnPort(w.port)) {
+        const { taskId, answer } = m.message as { taskId: number; answer: SynthAnswer };
+        w.tasks.delete(taskId);
+        for (const { id, output, staged } of answer.outputs) this.settle(id, { output, staged });
+        for (const { id, ...error } of answer.errors) this.settle(id, { error });
+      }
+    }
+  }
+
+  /** The tenant this thread synthesizes next: the last queued one of the current call (workers take from the front). */
+  private takeOwn(call: Call): Job | undefined {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const job = this.queue[i];
+      const position = call.positions.get(job.id);
+      if (position === undefined) continue;
+      this.queue.splice(i, 1);
+      // A tenant after the first failure would not change the outcome.
+      if (call.failed && position > call.failed.position) {
+        call.left--;
+        continue;
+      }
+      return job;
+    }
+    return undefined;
+  }
+
+  private runHere(job: Job): JobResult {
+    try {
+      return { output: synthesizeTenantOutput(job.platform, job.tenant, job.prefix) };
+    } catch (error) {
+      const e = error as Error;
+      return { error: { message: e.message, thrown: e } };
+    }
+  }
+
+  /** A tenant is done: handed on (while nothing failed) and kept for the call's result, or kept for a later call. */
+  private settle(id: number, result: JobResult): void {
+    if (this.discard) return;
+    const call = this.call;
+    const position = call?.positions.get(id);
+    if (!call || position === undefined) {
+      this.early.set(id, result);
+      return;
+    }
+    call.left--;
+    if ('error' in result) {
+      if (!call.failed || position < call.failed.position) call.failed = { position, error: result.error };
+      return;
+    }
+    // Files are handed on, not kept: memory holds one tenant's files, not all of them.
+    call.outputs[position] = { ...result.output, files: [] };
+    // Nothing is handed on once a tenant has failed: the synth fails anyway.
+    if (!call.failed) call.onOutputs([result.staged ? { ...result.output, staged: result.staged } : result.output]);
+  }
+
+  /** Waits until every task sent has been answered (answers are dropped unless a call wants them). */
+  private drain(): void {
+    this.discard = true;
+    try {
+      while (this.outstanding() > 0) {
+        const seen = Atomics.load(this.signal, 0);
+        this.receive();
+        if (this.outstanding() > 0 && Atomics.wait(this.signal, 0, seen, SILENCE_LIMIT_MS) === 'timed-out') return;
+      }
+    } finally {
+      this.discard = false;
     }
   }
 }

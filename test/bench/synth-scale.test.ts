@@ -7,14 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tenantName, writeConfig } from '../../bench/generate';
 import { runSynth } from '../../lib/cli/synth';
-import { loadConfig } from '../../lib/config/load';
+import { loadClusters, loadConfig } from '../../lib/config/load';
 import type { LoadedConfig } from '../../lib/model/resolve';
 import type { TenantConfig } from '../../lib/model/resolve';
 import { OutputFile, synthesize, synthesizeClusters, synthesizeToDirectory } from '../../lib/synth/engine';
 import { StagedWriter } from '../../lib/synth/staged-writer';
 import { OnDemandWorkers, SynthWorkers } from '../../lib/synth/workers';
 import { RemovalRefusedError } from '../../lib/synth/engine';
-import { buildWorker, fileMap, readTreeMap, tempDir } from './support';
+import { buildWorker, fileMap, readTreeMap, ROOT, tempDir } from './support';
 
 const TENANTS = 50;
 let dir: string;
@@ -217,6 +217,91 @@ describe('synthesizeToDirectory with workers (files staged while they go on)', (
     expect(noStaging(out)).toEqual([]);
   });
 });
+
+describe('prefetch: workers start on tenants while the configuration loads', () => {
+  const noStaging = (out: string) => fs.readdirSync(path.dirname(out)).filter((name) => name.startsWith(`.${path.basename(out)}-`));
+
+  test('every tenant loaded is synthesized once, by whichever thread, and the output is that of one thread', () => {
+    const workers = SynthWorkers.start(1, TENANTS, { workerFile, batch: 3, thisThreadToo: true })!;
+    try {
+      const loaded = loadConfig(configDir, { onTenant: workers.prefetch(undefined) });
+      expect(workers.prefetchedCount).toBe(TENANTS);
+      expect(synthesizeClusters([loaded], workers)).toEqual(synthesize(config));
+      // Every prefetched tenant was asked for by its own object, none synthesized a second time.
+      expect(workers.prefetchedCount).toBe(0);
+      // The same workers serve a later synth of the same tenants from scratch.
+      expect(synthesizeClusters([loaded], workers)).toEqual(synthesize(config));
+    } finally {
+      workers.close();
+    }
+  });
+
+  test('with several clusters, each tenant is synthesized with its own cluster\'s platform and folder', () => {
+    const fixture = path.join(ROOT, 'test', 'fixtures', 'valid', 'clusters');
+    const expected = synthesizeClusters(loadClusters(fixture));
+    const workers = SynthWorkers.start(2, 10, { workerFile, batch: 1, thisThreadToo: true })!;
+    try {
+      const clusters = loadClusters(fixture, { onTenant: workers.prefetch(undefined) });
+      expect(clusters.length).toBeGreaterThan(1);
+      expect(workers.prefetchedCount).toBe(clusters.reduce((n, c) => n + c.tenants.length, 0));
+      expect(synthesizeClusters(clusters, workers)).toEqual(expected);
+      expect(workers.prefetchedCount).toBe(0);
+    } finally {
+      workers.close();
+    }
+  });
+
+  test('a configuration that fails to load after tenants were staged leaves the output and no staging folder behind', () => {
+    const out = path.join(dir, 'dist-prefetch-failing');
+    fs.mkdirSync(path.join(out, 'kept'), { recursive: true });
+    fs.writeFileSync(path.join(out, 'kept', 'marker.yaml'), 'old');
+    // The last tenant file takes the name of the first: the cross-tenant rules fail after every file was read.
+    const broken = path.join(dir, 'config-duplicate');
+    fs.cpSync(configDir, broken, { recursive: true });
+    const last = path.join(broken, 'tenants', `${tenantName(TENANTS - 1)}.yaml`);
+    fs.writeFileSync(last, fs.readFileSync(last, 'utf8').replace(`name: ${tenantName(TENANTS - 1)}`, `name: ${tenantName(0)}`));
+    const workers = SynthWorkers.start(2, TENANTS, { workerFile, batch: 2, thisThreadToo: true })!;
+    const writer = StagedWriter.open(out);
+    let staged = 0;
+    try {
+      const onTenant = workers.prefetch(writer.stageTarget);
+      let loaded = 0;
+      expect(() =>
+        loadConfig(broken, {
+          onTenant: (tenant, platform, cluster) => {
+            onTenant(tenant, platform, cluster);
+            // Before the last file, give the workers time to stage some tenants (they start in ~0.3 s).
+            if (++loaded === TENANTS - 1) staged = waitFor(() => countFiles(writer.stageTarget.staging));
+          },
+        }),
+      ).toThrow(/name/);
+      workers.cancel();
+    } finally {
+      writer.abort();
+      workers.close();
+    }
+    // Workers had staged files before the configuration failed.
+    expect(staged).toBeGreaterThan(0);
+    expect(readTreeMap(out)).toEqual(new Map([['kept/marker.yaml', 'old']]));
+    expect(noStaging(out)).toEqual([]);
+  });
+});
+
+/** Polls `count` until it is above 0, for at most 20 s; returns the last count. */
+function waitFor(count: () => number): number {
+  const sleep = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < 20_000; waited += 20) {
+    const n = count();
+    if (n > 0) return n;
+    Atomics.wait(sleep, 0, 0, 20);
+  }
+  return count();
+}
+
+function countFiles(folder: string): number {
+  if (!fs.existsSync(folder)) return 0;
+  return fs.readdirSync(folder, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+}
 
 test('without the worker bundle (running from sources), no workers are started', () => {
   expect(SynthWorkers.start(2, 10, { workerFile: path.join(dir, 'missing.js') })).toBeUndefined();
