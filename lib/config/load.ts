@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { checkPlatform, checkTenants } from './rules';
 import { ConfigError, ConfigProblem, formatKeyPath } from './errors';
 import { Platform, PlatformSchema, TenantSchema } from './schema';
-import { fileKind, hasPath, problemAt, readSource, SourceFile } from './source';
+import { fileKind, hasPath, parseSource, problemAt, readSource, readText, reparsedOnDemand, SourceFile } from './source';
 import { describeIssue } from './issues';
 import { names } from '../model/names';
 import { ClusterConfig, LoadedConfig, resolveTenant, TenantConfig } from '../model/resolve';
@@ -78,7 +78,8 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
 
   const tenants: { config: TenantConfig; source: SourceFile }[] = [];
   for (const file of tenantFiles ?? []) {
-    const source = readSource(file, display(file), problems);
+    const text = readText(file, display(file), problems);
+    const source = text === undefined ? undefined : parseSource(display(file), text, problems);
     if (!source) continue;
     checkSchemaModeline(file, source, path.join(schemaDir, 'tenant.schema.json'), problems);
     if (!isPlainObject(source.value)) {
@@ -99,7 +100,8 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
     // The tenant's own manifests (docs/extra-objects.md): part of the resolved tenant, so workers and the synth cache see them.
     const extraObjects = readExtraObjects(resolved, file.replace(/\.ya?ml$/, ''), display, problems);
     const config = extraObjects.length > 0 ? { ...resolved, extraObjects } : resolved;
-    tenants.push({ source, config });
+    // The parsed document is dropped here: the rules after the last file parse it again only to point at a problem.
+    tenants.push({ source: reparsedOnDemand(source.file, text!), config });
     if (problems.length === 0) options.onTenant?.(config, platform);
     options.onTenantFile?.();
   }

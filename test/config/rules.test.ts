@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PLATFORM_YAML, tenantName, tenantYaml } from '../../bench/generate';
+import { Composer } from 'yaml';
+import { PLATFORM_YAML, tenantName, tenantYaml, writeConfig } from '../../bench/generate';
 import { ConfigError } from '../../lib/config/errors';
 import { loadConfig } from '../../lib/config/load';
 import { tempDir } from '../bench/support';
@@ -67,4 +68,52 @@ test('fails for exactly the tenants whose node labels are a strict subset of ano
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('tenant files are parsed once; the cross-tenant rules parse a file again only to point at a problem', () => {
+  const compose = () => jest.spyOn(Composer.prototype, 'compose');
+
+  test('a valid configuration: one parse per file', () => {
+    const dir = tempDir('parse-once');
+    const spy = compose();
+    try {
+      writeConfig(dir, 12);
+      spy.mockClear();
+      expect(loadConfig(dir).tenants).toHaveLength(12);
+      // platform.yaml and 12 tenant files.
+      expect(spy).toHaveBeenCalledTimes(13);
+    } finally {
+      spy.mockRestore();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a problem between two tenants is reported at the line of the second file, parsed again for it', () => {
+    const dir = tempDir('parse-again');
+    const spy = compose();
+    try {
+      writeConfig(dir, 12);
+      const file = path.join(dir, 'tenants', `${tenantName(11)}.yaml`);
+      const text = fs.readFileSync(file, 'utf8');
+      const bucket = /bucket: (\S+)/.exec(fs.readFileSync(path.join(dir, 'tenants', `${tenantName(3)}.yaml`), 'utf8'))![1];
+      fs.writeFileSync(file, text.replace(/bucket: \S+/, `bucket: ${bucket}`));
+      const line = text.split('\n').findIndex((l) => /bucket: /.test(l)) + 1;
+      spy.mockClear();
+      const error = (() => {
+        try {
+          loadConfig(dir, { displayBase: dir });
+        } catch (e) {
+          return e as ConfigError;
+        }
+        throw new Error('loaded');
+      })();
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toContain(`tenants/${tenantName(11)}.yaml:${line}:`);
+      expect(error.message).toContain(`bucket '${bucket}' is already used by tenant '${tenantName(3)}'`);
+      expect(spy).toHaveBeenCalledTimes(14);
+    } finally {
+      spy.mockRestore();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
