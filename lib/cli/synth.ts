@@ -23,7 +23,6 @@ import { DuplicatePathError } from '../synth/output';
 import { RemovalRefusedError } from '../synth/removal-guard';
 import { OutputApplyError, OutputLockedError, StagedWriter } from '../synth/staged-writer';
 import { SynthCache } from '../synth/synth-cache';
-import { collectGarbage, heapBudget } from '../synth/heap';
 import { readTree } from '../synth/tree';
 import { countTenantFiles, defaultJobs, OnDemandWorkers, SynthWorkers, TenantLoaded } from '../synth/workers';
 import { EXIT, Io, parseCommandLine, processIo, runCommand, UsageError, wholeNumber } from './io';
@@ -39,12 +38,6 @@ const USAGE = `usage: synth [diff] [--config DIR] [--out DIR] [--allow-removal] 
   --help           this text`;
 
 const MAX_JOBS = 64;
-// Full collections keep the main thread's heap near its live size from this many tenants on: after
-// loading, and whenever its old generation grew HEAP_BUDGET_BYTES past what the last one left
-// (bench/README.md: 24 MB kept peak RSS at 2,000 tenants near 195 MB in one thread and 250 MB
-// with a worker, for about the CPU of V8's own schedule); below, the heap stays small anyway.
-const GC_MIN_TENANTS = 250;
-const HEAP_BUDGET_BYTES = 24 * 2 ** 20;
 
 /** Failures that are the input's or the environment's, not ours: their message, exit 1. */
 function refusal(error: unknown): string | undefined {
@@ -102,11 +95,8 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
     // only once enough tenants turn out to need synthesizing.
     const workers = threads <= 1 ? undefined : cache && !cache.isEmpty ? new OnDemandWorkers(startWorkers) : startWorkers();
     try {
-      const budget = tenantFiles >= GC_MIN_TENANTS ? heapBudget(HEAP_BUDGET_BYTES) : undefined;
       const load = (onTenant?: TenantLoaded) => {
-        const clusters = loadClusters(configDir, { onTenantFile: budget, onTenant });
-        // The parsed documents of every tenant file are garbage now (tens of MB at thousands of tenants).
-        if (tenantFiles >= GC_MIN_TENANTS) collectGarbage();
+        const clusters = loadClusters(configDir, { onTenant });
         for (const cluster of clusters) {
           for (const warning of architectureWarnings(cluster.platform)) io.err(cluster.cluster ? `${cluster.cluster}: ${warning}` : warning);
         }
@@ -135,7 +125,6 @@ export function runSynth(argv: readonly string[], io: Io = processIo(), env: Nod
           cache,
           synthesizer: workers,
           onProgress: io.progress && throttled((done) => io.progress!(`synthesizing: ${done}/${total} tenants`)),
-          onTenantsDone: budget,
         });
         io.progress?.('');
         // Under the cdk8s CLI stdout is captured and never shown: the summary goes to stderr there.

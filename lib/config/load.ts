@@ -23,8 +23,6 @@ export interface LoadOptions {
   readonly displayBase?: string;
   /** Where `npm run schema` writes the editor schemas; default `<configDir>/schema` (`config/schema` for every cluster). */
   readonly schemaDir?: string;
-  /** Called after each tenant file (the synth command keeps its heap small with it). */
-  readonly onTenantFile?: () => void;
   /**
    * Called with each tenant as soon as its file is valid, while no problem has been found so far
    * (the synth command's workers start on it while the rest loads). The configuration may still
@@ -103,7 +101,6 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
     // The parsed document is dropped here: the rules after the last file parse it again only to point at a problem.
     tenants.push({ source: reparsedOnDemand(source.file, text!), config });
     if (problems.length === 0) options.onTenant?.(config, platform);
-    options.onTenantFile?.();
   }
   if (tenantFiles) checkTenantFolders(tenantDir, tenantFiles, display, problems);
 

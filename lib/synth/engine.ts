@@ -61,8 +61,6 @@ export interface SynthesizeOptions {
   readonly cache?: SynthCache;
   /** Called as tenants are done: tenants done so far, tenants in all. */
   readonly onProgress?: (done: number, total: number) => void;
-  /** Called as tenants are done (the synth command checks its heap budget). */
-  readonly onTenantsDone?: () => void;
 }
 
 /**
@@ -89,7 +87,6 @@ export function synthesizeInto(sink: OutputSink, clusters: readonly ClusterConfi
         }
       }
       done += batch.length;
-      options.onTenantsDone?.();
       options.onProgress?.(done, total);
     });
     const delivered = outputs.map((o) => o.delivered);

@@ -1,52 +1,20 @@
 /**
- * Keeping the synth process's heap near its live size. V8 lets the old generation fill with
- * promoted garbage long before it collects (hundreds of MB at thousands of tenants, for some tens
- * of MB of live data: bench/README.md). The main thread cannot be given a heap limit once it runs
- * (worker threads are, see workers.ts), so the synth command asks for a full collection itself,
- * but only when the heap has grown past a budget: checking costs nothing, a collection tens of
- * milliseconds, and collecting on a schedule instead cost seconds at 2,000 tenants in one thread.
+ * Keeping the synth process's heaps near their live size. Left to its defaults, V8 lets the old
+ * generation grow to several times what survived the last full collection before it collects
+ * again: hundreds of MB at thousands of tenants for some tens of MB of live data (bench/README.md).
+ * A lower growing factor makes V8 itself collect sooner, with its concurrent and incremental
+ * marking; forcing full collections from the synth instead (what it did before) kept the heap
+ * as small but blocked the thread for each one: 1-2 s more at 2,000 tenants.
  */
 import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 
-let gc: (() => void) | undefined | null = null;
-
-/** A full garbage collection, when the runtime lets us ask for one (else nothing). */
-export function collectGarbage(): void {
-  if (gc === null) {
-    try {
-      // The flag exposes `gc` to contexts created from now on; this process's own global is untouched.
-      v8.setFlagsFromString('--expose-gc');
-      gc = vm.runInNewContext('gc') as () => void;
-    } catch {
-      gc = undefined;
-    }
-  }
-  gc?.();
-}
+/** Old generation allowed to grow 20 % past its live size before V8 collects (V8 otherwise picks 1.1× to 4×). */
+export const HEAP_GROWING_FLAG = '--heap-growing-percent=20';
 
 /**
- * The old generation in use: what survived young-generation collections (promoted garbage
- * included, which only a full collection frees). The young generation is left out: it is
- * collected cheaply and often by V8 itself.
+ * Sets the growing factor for every heap of this process (the main thread's, and the worker
+ * threads' started afterwards). Process-wide, so only the synth command's entry point calls it.
  */
-export function oldGenerationUsed(): number {
-  let used = 0;
-  for (const space of v8.getHeapSpaceStatistics()) {
-    if (space.space_name === 'old_space' || space.space_name === 'large_object_space') used += space.space_used_size;
-  }
-  return used;
-}
-
-/**
- * A check to call often (after each tenant file loaded, each tenant synthesized): it collects
- * when the old generation in use has grown `budgetBytes` past what the last collection left.
- */
-export function heapBudget(budgetBytes: number, collect: () => void = collectGarbage, used: () => number = oldGenerationUsed): () => void {
-  let floor = used();
-  return () => {
-    if (used() - floor < budgetBytes) return;
-    collect();
-    floor = used();
-  };
+export function keepHeapsNearLiveSize(setFlags: (flags: string) => void = v8.setFlagsFromString): void {
+  setFlags(HEAP_GROWING_FLAG);
 }
