@@ -68,9 +68,10 @@ function remember(memo: Map<string, string>, key: string, text: string): string 
 
 /** How `yaml` writes `value` as a map value at the second level: continuation lines indented by two. */
 function stringText(value: string): string {
-  if (isPlain(value)) return value;
+  // The memo first: most strings repeat (names, labels, images), and isPlain runs a dozen patterns.
   const known = valueTexts.get(value);
   if (known !== undefined) return known;
+  if (isPlain(value)) return remember(valueTexts, value, value);
   const document = stringify({ k: value }, YAML_OPTIONS);
   // `|+` keeps trailing blank lines, which then run into whatever follows the value.
   if (!document.startsWith('k: ') || /^k: [|>][0-9]?\+/.test(document)) throw NEEDS_GENERAL_PATH;
@@ -79,9 +80,9 @@ function stringText(value: string): string {
 
 /** How `yaml` writes `key` as an implicit key; keys that need more fall back to `yaml` entirely. */
 function keyText(key: string): string {
-  if (isPlain(key)) return key;
   const known = keyTexts.get(key);
   if (known !== undefined) return known;
+  if (isPlain(key)) return remember(keyTexts, key, key);
   const document = stringify({ [key]: null }, YAML_OPTIONS);
   if (!document.endsWith(': null\n') || document.startsWith('? ')) throw NEEDS_GENERAL_PATH;
   const text = document.slice(0, -': null\n'.length);
