@@ -115,12 +115,29 @@ function scalarText(value: unknown, indent: string): string {
   }
 }
 
-/** Objects and arrays of the document being written: `yaml` writes one met twice as an anchor and alias. */
-const visited = new Set<object>();
+/**
+ * Objects and arrays of the document being written: `yaml` writes one met twice as an anchor and
+ * alias. A document holds a few dozen; a list searched from the end is cheaper for those than a
+ * Set (which gives each object an identity hash), and a Set takes over for large documents.
+ */
+const SMALL_DOCUMENT = 64;
+const visitedList: object[] = [];
+let visitedSet: Set<object> | undefined;
 
 function visit(value: object): void {
-  if (visited.has(value)) throw NEEDS_GENERAL_PATH;
-  visited.add(value);
+  if (visitedSet) {
+    if (visitedSet.has(value)) throw NEEDS_GENERAL_PATH;
+    visitedSet.add(value);
+    return;
+  }
+  if (visitedList.includes(value)) throw NEEDS_GENERAL_PATH;
+  visitedList.push(value);
+  if (visitedList.length > SMALL_DOCUMENT) visitedSet = new Set(visitedList);
+}
+
+function forgetVisited(): void {
+  visitedList.length = 0;
+  visitedSet = undefined;
 }
 
 function isPlainObject(value: object): value is Record<string, unknown> {
@@ -182,7 +199,7 @@ export function blockYaml(value: unknown): string {
     } catch (error) {
       if (error !== NEEDS_GENERAL_PATH) throw error;
     } finally {
-      visited.clear();
+      forgetVisited();
     }
   }
   return stringify(value, YAML_OPTIONS);

@@ -86,6 +86,31 @@ describe('blockYaml writes what yaml writes', () => {
     for (const document of documents) expect(blockYaml(document)).toBe(yamlText(document));
   });
 
+  it('for objects and lists met twice (an anchor and an alias), in small documents and in documents of hundreds of objects', () => {
+    const shared = { name: 'shared', labels: { a: 'b' } };
+    const list = ['x', 'y'];
+    const filler = (n: number) => Array.from({ length: n }, (_, i) => ({ i, nested: { i } }));
+    const documents: Record<string, unknown>[] = [
+      { a: shared, b: shared },
+      { a: list, b: [list] },
+      { a: { b: shared }, c: [shared] },
+      // Past the size where the writer's list of seen objects becomes a Set: 2 × 200 objects before the second meeting.
+      { items: filler(200), a: shared, b: shared },
+      { a: shared, items: filler(200), b: [{ again: shared }] },
+      { a: list, items: filler(200), b: list },
+    ];
+    for (const document of documents) {
+      const text = blockYaml(document);
+      expect(text).toBe(yamlText(document));
+      expect(text).toMatch(/&a1/);
+      expect(text).toMatch(/\*a1/);
+    }
+    // The same content twice, as two objects, is no alias.
+    const twice = { items: filler(200), a: structuredClone(shared), b: structuredClone(shared) };
+    expect(blockYaml(twice)).toBe(yamlText(twice));
+    expect(blockYaml(twice)).not.toMatch(/&a1/);
+  });
+
   it('for 3,000 random documents of the strings, keys and scalars above (seeded, so reproducible)', () => {
     let seed = 20261202;
     const random = () => {
