@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, OutputLimitError } from '../config/errors';
-import { loadClusters } from '../config/load';
+import { loadClusters, TenantLoaded } from '../config/load';
 import { SecretMaterialError } from '../guards/secret-material';
 import { architectureWarnings } from '../model/layout';
 import { diffTrees } from '../synth/diff';
@@ -24,7 +24,7 @@ import { RemovalRefusedError } from '../synth/removal-guard';
 import { OutputApplyError, OutputLockedError, StagedWriter } from '../synth/staged-writer';
 import { SynthCache } from '../synth/synth-cache';
 import { readTree } from '../synth/tree';
-import { countTenantFiles, defaultJobs, OnDemandWorkers, SynthWorkers, TenantLoaded } from '../synth/workers';
+import { countTenantFiles, defaultJobs, OnDemandWorkers, SynthWorkers } from '../synth/workers';
 import { EXIT, Io, parseCommandLine, processIo, runCommand, UsageError, wholeNumber } from './io';
 
 const USAGE = `usage: synth [diff] [--config DIR] [--out DIR] [--allow-removal] [--jobs N]

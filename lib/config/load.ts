@@ -28,8 +28,11 @@ export interface LoadOptions {
    * (the synth command's workers start on it while the rest loads). The configuration may still
    * fail to load: the cross-tenant rules come after the last file.
    */
-  readonly onTenant?: (tenant: TenantConfig, platform: Platform, cluster?: string) => void;
+  readonly onTenant?: TenantLoaded;
 }
+
+/** Called with a tenant as soon as its file is valid (LoadOptions.onTenant). */
+export type TenantLoaded = (tenant: TenantConfig, platform: Platform, cluster?: string) => void;
 
 const MODELINE = /yaml-language-server:\s*\$schema=(\S+)/;
 

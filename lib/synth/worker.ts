@@ -7,8 +7,6 @@
  */
 import { workerData } from 'node:worker_threads';
 import type { Platform } from '../config/schema';
-import type { StagedFile } from './staged-writer';
-import type { TenantOutput } from './tenant-output';
 import type { SynthAnswer, SynthTask, WorkerData } from './workers';
 
 const { port, signal } = workerData as WorkerData;
@@ -21,8 +19,8 @@ function answer(taskId: number, message: SynthAnswer): void {
 }
 
 port.on('message', ({ taskId, task }: { taskId: number; task: SynthTask }) => {
-  const outputs: { id: number; output: TenantOutput; staged?: StagedFile[] }[] = [];
-  const errors: ({ id: number } & { message: string; stack?: string; limit?: boolean })[] = [];
+  const outputs: SynthAnswer['outputs'][number][] = [];
+  const errors: SynthAnswer['errors'][number][] = [];
   for (const { key, platform } of task.platforms) platforms.set(key, platform);
   // Each tenant has folders of its own: a set per task is enough.
   const madeDirs = new Set<string>();

@@ -24,6 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { OutputLimitError } from '../config/errors';
+import type { TenantLoaded } from '../config/load';
 import type { ClusterConfig, TenantConfig } from '../model/resolve';
 import { Platform } from '../config/schema';
 import { inThisThread, StagedTenantOutput, TenantSynthesizer } from './engine';
@@ -136,7 +137,10 @@ interface Job {
   readonly stage?: StageTarget;
 }
 
-type JobResult = { readonly output: TenantOutput; readonly staged?: StagedFile[] } | { readonly error: TenantFailure & { readonly thrown?: Error } };
+/** A tenant's failure; `thrown` when this thread caught it itself. */
+type Failure = TenantFailure & { readonly thrown?: Error };
+
+type JobResult = { readonly output: TenantOutput; readonly staged?: StagedFile[] } | { readonly error: Failure };
 
 /** The synthesize call in progress: where results of its tenants go. */
 interface Call {
@@ -146,11 +150,8 @@ interface Call {
   /** Tenants of this call not done yet. */
   left: number;
   /** Position of the first tenant (in configuration order) that failed, and its error. */
-  failed?: { position: number; error: TenantFailure & { readonly thrown?: Error } };
+  failed?: { position: number; error: Failure };
 }
-
-/** Called by the loader for each tenant as soon as it is valid (LoadOptions.onTenant). */
-export type TenantLoaded = (tenant: TenantConfig, platform: Platform, cluster?: string) => void;
 
 /** Worker threads that synthesize tenants; `close()` them when done. */
 export class SynthWorkers implements TenantSynthesizer {
@@ -174,7 +175,6 @@ export class SynthWorkers implements TenantSynthesizer {
   private queue: Job[] = [];
   /** Prefetched tenants (by object) not yet asked for by `synthesize`. */
   private readonly prefetched = new Map<TenantConfig, Job>();
-  private prefetchStage: StageTarget | undefined;
   /** Results of prefetched tenants that arrived before `synthesize` asked for them. */
   private readonly early = new Map<number, JobResult>();
   private call: Call | undefined;
@@ -199,7 +199,6 @@ export class SynthWorkers implements TenantSynthesizer {
    * If loading fails, `close()` (or `cancel()`) before the staging folder is removed.
    */
   public prefetch(stage: StageTarget | undefined): TenantLoaded {
-    this.prefetchStage = stage;
     return (tenant, platform, cluster) => {
       if (this.cancelled) return;
       const job: Job = { id: this.nextId++, prefix: cluster ? `${cluster}/` : '', platform, tenant, stage };
@@ -231,7 +230,7 @@ export class SynthWorkers implements TenantSynthesizer {
         let job = this.prefetched.get(tenant);
         if (job && job.prefix === prefix) {
           this.prefetched.delete(tenant);
-          if (stage?.staging !== this.prefetchStage?.staging) throw new Error('prefetched tenants were staged into another folder');
+          if (job.stage?.staging !== stage?.staging) throw new Error('prefetched tenants were staged into another folder');
         } else {
           job = { id: this.nextId++, prefix, platform: config.platform, tenant, stage };
           this.queue.push(job);
@@ -383,7 +382,7 @@ export class SynthWorkers implements TenantSynthesizer {
     if (!call.failed) call.onOutputs([result.staged ? { ...result.output, staged: result.staged } : result.output]);
   }
 
-  /** Waits until every task sent has been answered (answers are dropped unless a call wants them). */
+  /** Waits until every task sent has been answered; their answers are dropped. */
   private drain(): void {
     this.discard = true;
     try {
