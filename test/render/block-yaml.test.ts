@@ -10,6 +10,9 @@ import { loadClusters } from '../../lib/config/load';
 import { allTenants, CONFIG_DIRS, ROOT } from '../support/synth';
 
 const yamlText = (value: unknown) => stringify(value, { lineWidth: 0 });
+// The module object blockYaml calls into (an `import * as` namespace cannot be spied on).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const yamlModule: typeof import('yaml') = require('yaml');
 
 /** Strings `yaml` writes in every style it has: plain, single and double quoted, `|` blocks, escapes. */
 const AWKWARD_STRINGS = [
@@ -84,6 +87,24 @@ describe('blockYaml writes what yaml writes', () => {
       { [`${'k'.repeat(1100)}`]: 1 }, { 'multi\nline key': 1 },
     ];
     for (const document of documents) expect(blockYaml(document)).toBe(yamlText(document));
+  });
+
+  it('for a value that ends in blank lines (a |+ block, as config.toml is), without handing the whole document to yaml', () => {
+    const configMap = (toml: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'runner-config', labels: { a: 'b' } }, data: { 'config.toml': toml, 'z-after': 'x' } });
+    for (const toml of ['concurrent = 1\n\n', '# header\n[[runners]]\n  name = "a"\n\n\n', '  indented first line\n\n']) {
+      const document = configMap(toml);
+      const spy = jest.spyOn(yamlModule, 'stringify');
+      let text: string;
+      try {
+        text = blockYaml(document);
+        // Only the string itself went to yaml (as the value of a one-key map), never the document.
+        expect(spy.mock.calls.map(([value]) => Object.keys(value as object))).toEqual([['k']]);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(text).toBe(yamlText(document));
+      expect(text).toMatch(/config\.toml: \|[0-9]?\+\n/);
+    }
   });
 
   it('for objects and lists met twice (an anchor and an alias), in small documents and in documents of hundreds of objects', () => {
