@@ -78,7 +78,8 @@ export function stageFile(target: StageTarget, file: OutputFile, madeDirs: Set<s
   const dir = path.dirname(staged);
   if (!madeDirs.has(dir)) {
     fs.mkdirSync(dir, { recursive: true });
-    madeDirs.add(dir);
+    // Flat: the folder name is a slice of the file's path, which would otherwise stay alive with it.
+    madeDirs.add(flat(dir));
   }
   fs.writeFileSync(staged, file.content);
   return status;
@@ -128,6 +129,18 @@ export class OutputApplyError extends Error {
 
 type FileStatus = 'added' | 'changed' | 'same';
 
+const STATUSES: readonly FileStatus[] = ['same', 'added', 'changed'];
+const STATUS_CODES: Readonly<Record<FileStatus, number>> = { same: 0, added: 1, changed: 2 };
+
+/**
+ * A flat copy of `text`. A path put together from parts (`${unit}/${kind}-${name}.yaml`) is a V8
+ * rope of several string objects, and a Map keeps the whole rope as its key: for the index of tens
+ * of thousands of files that is most of its memory.
+ */
+function flat(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
+
 export class StagedWriter implements OutputSink {
   /** Locks `outDir`, removes what earlier killed runs left, and indexes the files it holds. */
   public static open(outDir: string, options: StagedWriterOptions = {}): StagedWriter {
@@ -151,7 +164,13 @@ export class StagedWriter implements OutputSink {
   private readonly staging: string;
   private readonly previous: Set<string>;
   public readonly stageTarget: StageTarget;
-  private readonly next = new Map<string, { unit?: string; status: FileStatus }>();
+  /**
+   * The index of the next output: every file's path, with its status and tenant folder packed into
+   * one small integer (`unit id × 4 + status code`): no object per file, one string per folder.
+   */
+  private readonly next = new Map<string, number>();
+  private readonly units: (string | undefined)[] = [undefined];
+  private readonly unitIds = new Map<string, number>();
   private readonly madeDirs = new Set<string>();
   private released = false;
 
@@ -170,14 +189,14 @@ export class StagedWriter implements OutputSink {
     for (const file of files) {
       if (this.next.has(file.path)) throw new DuplicatePathError(file.path);
       const status = stageFile(this.stageTarget, file, this.madeDirs, this.previous.has(file.path));
-      this.next.set(file.path, { unit: file.unit, status });
+      this.index(file.path, file.unit, status);
     }
   }
 
   public addStaged(files: readonly StagedFile[]): void {
     for (const file of files) {
       if (this.next.has(file.path)) throw new DuplicatePathError(file.path);
-      this.next.set(file.path, { unit: file.unit, status: file.status });
+      this.index(file.path, file.unit, file.status);
     }
   }
 
@@ -185,8 +204,28 @@ export class StagedWriter implements OutputSink {
     for (const file of files) {
       if (this.next.has(file.path)) throw new DuplicatePathError(file.path);
       if (!this.previous.has(file.path)) throw new Error(`kept file ${file.path} is not in ${this.outDir}/`);
-      this.next.set(file.path, { unit: file.unit, status: 'same' });
+      this.index(file.path, file.unit, 'same');
     }
+  }
+
+  private index(file: string, unit: string | undefined, status: FileStatus): void {
+    let id = 0;
+    if (unit !== undefined) {
+      id = this.unitIds.get(unit) ?? 0;
+      if (id === 0) {
+        id = this.units.push(unit) - 1;
+        this.unitIds.set(unit, id);
+      }
+    }
+    this.next.set(flat(file), id * 4 + STATUS_CODES[status]);
+  }
+
+  private unitOf(entry: number): string | undefined {
+    return this.units[entry >> 2];
+  }
+
+  private statusOf(entry: number): FileStatus {
+    return STATUSES[entry & 3];
   }
 
   /** Files staged so far (written or unchanged). */
@@ -229,10 +268,11 @@ export class StagedWriter implements OutputSink {
     const oldUnits = tenantUnits(this.previous.size > 0 ? this.previous : committedFiles(this.outDir));
     const newUnits = new Set<string>();
     const changed = new Set<string>();
-    for (const [, { unit, status }] of this.next) {
+    for (const entry of this.next.values()) {
+      const unit = this.unitOf(entry);
       if (!unit) continue;
       newUnits.add(unit);
-      if (status !== 'same') changed.add(unit);
+      if (this.statusOf(entry) !== 'same') changed.add(unit);
     }
     for (const file of this.previous) {
       const unit = unitOfPath(file, oldUnits);
@@ -250,7 +290,7 @@ export class StagedWriter implements OutputSink {
   }
 
   private apply(): void {
-    const moves = [...this.next].filter(([, f]) => f.status !== 'same').map(([file]) => file);
+    const moves = [...this.next].filter(([, entry]) => this.statusOf(entry) !== 'same').map(([file]) => file);
     const deletions = [...this.previous].filter((file) => !this.next.has(file));
     const total = moves.length + deletions.length;
     let applied = 0;
