@@ -51,6 +51,11 @@ export interface Example {
   direct: Summary;
   npm: Summary;
   cdk8s: Summary;
+  /**
+   * `npx cdk8s --version`: the cdk8s CLI starting (npx, then the CLI loading all its commands) and
+   * exiting without running the app, the part of `npx cdk8s synth` that is not ours.
+   */
+  cliAlone: Summary;
   /** Wall seconds of one run each (direct, npm, cdk8s) without the synth cache. */
   cold: [number, number, number];
   /** Load average before → after. */
@@ -147,7 +152,15 @@ export function targets(rows: readonly Row[], underLoad: LoadRow | undefined, ex
       met: example.npm.wall <= 1,
       load: example.load,
     });
-    checks.push({ target: 'example: `npx cdk8s synth` ≤ 1.5 s', measured: `${sec(example.cdk8s.wall)} (without the synth cache ${sec(example.cold[2])})`, met: example.cdk8s.wall <= 1.5, load: example.load });
+    checks.push({
+      target: 'example: `npx cdk8s synth` ≤ 1.5 s',
+      measured:
+        `${sec(example.cdk8s.wall)} (without the synth cache ${sec(example.cold[2])}); of which the cdk8s CLI's own start, ` +
+        `\`npx cdk8s --version\` (no app run): ${sec(example.cliAlone.wall)}`,
+      met: example.cdk8s.wall <= 1.5,
+      load: example.load,
+      note: example.cliAlone.wall > 1.5 ? 'the CLI alone, before it runs the app, takes longer than the target' : undefined,
+    });
   } else {
     missing('example: `npm run synth` ≤ 1 s');
     missing('example: `npx cdk8s synth` ≤ 1.5 s');
@@ -251,6 +264,7 @@ export function markdown(report: Report): string {
       ...([['`node scripts/run.mjs synth`', example.direct, 0], ['`npm run synth`', example.npm, 1], ['`npx cdk8s synth`', example.cdk8s, 2]] as const).map(
         ([name, x, i]) => `| ${name} | ${sec(x.wall)} | ${x.walls.map((w) => w.toFixed(2)).join(' ')} | ${sec(example.cold[i])} | ${mb(x.rssMb)} |`,
       ),
+      `| \`npx cdk8s --version\` (the CLI alone, no app) | ${sec(example.cliAlone.wall)} | ${example.cliAlone.walls.map((w) => w.toFixed(2)).join(' ')} | – | ${mb(example.cliAlone.rssMb)} |`,
       '',
     );
   }

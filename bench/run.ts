@@ -264,6 +264,7 @@ function benchExample(options: Options): Example {
     const direct: Run[] = [];
     const npm: Run[] = [];
     const cdk8s: Run[] = [];
+    const cliAlone: Run[] = [];
     // Once each without the synth cache (a new clone, or after the code changed), then with it.
     const cold: Run[] = [];
     for (const command of [() => runNode([LAUNCHER, 'synth'], dir, dir, env), () => runCommand('npm', ['run', 'synth'], dir, dir, env), () => runCommand('npx', ['cdk8s', 'synth'], dir, dir, env)]) {
@@ -274,9 +275,10 @@ function benchExample(options: Options): Example {
       direct.push(runNode([LAUNCHER, 'synth'], dir, dir, env));
       npm.push(runCommand('npm', ['run', 'synth'], dir, dir, env));
       cdk8s.push(runCommand('npx', ['cdk8s', 'synth'], dir, dir, env));
+      cliAlone.push(runCommand('npx', ['cdk8s', '--version'], dir, dir, env));
     }
     const after = treeHash(path.join(dir, 'dist')).hash;
-    return { direct: summarize(direct), npm: summarize(npm), cdk8s: summarize(cdk8s), cold: cold.map((r) => r.wall) as [number, number, number], load: `${loadBefore} → ${loadAverage()}`, unchanged: after === committed };
+    return { direct: summarize(direct), npm: summarize(npm), cdk8s: summarize(cdk8s), cliAlone: summarize(cliAlone), cold: cold.map((r) => r.wall) as [number, number, number], load: `${loadBefore} → ${loadAverage()}`, unchanged: after === committed };
   } finally {
     dropCache(path.join(dir, 'dist'));
     fs.rmSync(dir, { recursive: true, force: true });
@@ -305,7 +307,7 @@ function main(): void {
   let example: Example | undefined;
   if (options.exampleRuns > 0) {
     example = benchExample(options);
-    console.log(`example (2 tenants): node scripts/run.mjs synth ${example.direct.wall.toFixed(2)} s, npm run synth ${example.npm.wall.toFixed(2)} s, npx cdk8s synth ${example.cdk8s.wall.toFixed(2)} s; load ${loadAverage()}`);
+    console.log(`example (2 tenants): node scripts/run.mjs synth ${example.direct.wall.toFixed(2)} s, npm run synth ${example.npm.wall.toFixed(2)} s, npx cdk8s synth ${example.cdk8s.wall.toFixed(2)} s (the CLI alone ${example.cliAlone.wall.toFixed(2)} s); load ${loadAverage()}`);
   }
   const rows: Row[] = [];
   let underLoad: LoadRow | undefined;
