@@ -138,7 +138,9 @@ const STATUS_CODES: Readonly<Record<FileStatus, number>> = { same: 0, added: 1, 
  * of thousands of files that is most of its memory.
  */
 function flat(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
+  const copy = Buffer.from(text, 'utf8').toString('utf8');
+  // Exact by construction: a string UTF-8 cannot carry (a lone surrogate) is kept as it is.
+  return copy === text ? copy : text;
 }
 
 export class StagedWriter implements OutputSink {
