@@ -19,8 +19,9 @@
  *
  * Anything else (values `yaml` would treat specially: `undefined` in unusual places, Dates, Maps,
  * class instances, an object met twice (an anchor and alias), keys that need the explicit `? `
- * form) falls back to `yaml` for the whole document, so the output is `yaml`'s in every case. test/render/block-yaml.test.ts compares both on every file of every
- * fixture and on generated documents of awkward strings at every depth and position.
+ * form) falls back to `yaml` for the whole document, so the output is `yaml`'s in every case.
+ * test/render/block-yaml.test.ts compares both on every file of every fixture and on generated
+ * documents of awkward strings at every depth and position.
  */
 import { Document, Scalar, stringify } from 'yaml';
 import { stringifyString, type StringifyContext } from 'yaml/util';
