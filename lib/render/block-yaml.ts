@@ -48,7 +48,8 @@ let nonStringTests: RegExp[] | undefined;
 function isPlain(value: string): boolean {
   if (value.length > 1000 || value.includes('\n') || CONTROL_CHARACTERS.test(value) || NOT_PLAIN.test(value) || DOCUMENT_MARKER.test(value)) return false;
   if (!nonStringTests) {
-    const schema = new Document().schema as unknown as { tags: { default?: boolean; tag: string; test?: RegExp }[] };
+    // The schema of the document VALUE_CONTEXT writes strings for: the same tests yaml applies.
+    const schema = VALUE_CONTEXT.doc.schema as unknown as { tags: { default?: boolean; tag: string; test?: RegExp }[] };
     nonStringTests = schema.tags.filter((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test).map((t) => t.test!);
   }
   for (const test of nonStringTests) if (test.test(value)) return false;
