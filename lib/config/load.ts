@@ -16,6 +16,7 @@ import { ClusterConfig, LoadedConfig, resolveTenant, TenantConfig } from '../mod
 import { CredentialMatch, findCredential, scanForCredentials } from '../guards/credentials';
 import { checkAcrossClusters } from './isolation-rules';
 import { checkTenantFolders, readExtraObjects } from './extra-objects';
+import { SharedValues } from './shared-values';
 
 
 export interface LoadOptions {
@@ -29,6 +30,8 @@ export interface LoadOptions {
    * fail to load: the cross-tenant rules come after the last file.
    */
   readonly onTenant?: TenantLoaded;
+  /** Equal parts of resolved tenants are one object (every cluster of a configuration uses one table). */
+  readonly sharedValues?: SharedValues;
 }
 
 /** Called with a tenant as soon as its file is valid (LoadOptions.onTenant). */
@@ -78,6 +81,7 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
   }
 
   const tenants: { config: TenantConfig; source: SourceFile }[] = [];
+  const sharedValues = options.sharedValues ?? new SharedValues();
   for (const file of tenantFiles ?? []) {
     const text = readText(file, display(file), problems);
     const source = text === undefined ? undefined : parseSource(display(file), text, problems);
@@ -100,7 +104,8 @@ export function loadConfig(configDir: string, options: LoadOptions = {}): Loaded
     const resolved = resolveTenant(platform, tenant, source.file);
     // The tenant's own manifests (docs/extra-objects.md): part of the resolved tenant, so workers and the synth cache see them.
     const extraObjects = readExtraObjects(resolved, file.replace(/\.ya?ml$/, ''), display, problems);
-    const config = extraObjects.length > 0 ? { ...resolved, extraObjects } : resolved;
+    // Thousands of tenants hold mostly the same defaults: one shared copy of each (shared-values.ts).
+    const config = sharedValues.shareParts(extraObjects.length > 0 ? { ...resolved, extraObjects } : resolved);
     // The parsed document is dropped here: the rules after the last file parse it again only to point at a problem.
     tenants.push({ source: reparsedOnDemand(source.file, text!), config });
     if (problems.length === 0) options.onTenant?.(config, platform);
@@ -136,6 +141,7 @@ export function loadClusters(configDir: string, options: LoadOptions = {}): Clus
     }
   }
   const clusters: ClusterConfig[] = [];
+  const sharedValues = options.sharedValues ?? new SharedValues();
   const names = fs.readdirSync(clustersDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
   if (names.length === 0) problems.push({ file: display(clustersDir), line: 0, column: 0, keyPath: '', message: 'holds no cluster folders' });
   for (const name of names) {
@@ -145,7 +151,7 @@ export function loadClusters(configDir: string, options: LoadOptions = {}): Clus
     }
     try {
       const onTenant = options.onTenant && problems.length === 0 ? (tenant: TenantConfig, platform: Platform) => options.onTenant!(tenant, platform, name) : undefined;
-      clusters.push({ ...loadConfig(path.join(clustersDir, name), { schemaDir: path.join(configDir, 'schema'), ...options, onTenant }), cluster: name });
+      clusters.push({ ...loadConfig(path.join(clustersDir, name), { schemaDir: path.join(configDir, 'schema'), ...options, onTenant, sharedValues }), cluster: name });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems.push(...error.problems);

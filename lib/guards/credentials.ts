@@ -12,6 +12,7 @@
  * Cheap prechecks (NEEDS_CONTEXT, tokenRuns) rule most strings out before any of them run.
  */
 import { mayMatchRuleSet, RuleSetHit, scanWithRuleSet } from './rule-set';
+import { flatCopy } from '../config/shared-values';
 
 export type CredentialKind =
   | 'gitlab-runner-token'
@@ -313,8 +314,9 @@ function secretVariable(key: string): CredentialMatch {
 // what our own patterns found in a string (nothing; or nothing but a candidate for the rule set) is
 // remembered per thread, so each distinct string is checked once. A string with a hit is not
 // remembered (hits are rare, and each is reported with its own path). Bounded: cleared when full,
-// and long strings (a config.toml, a script: unique per tenant) are not remembered at all, so the
-// memo never keeps a tenant's texts alive.
+// and long strings (a config.toml, a script: unique per tenant) are not remembered at all; the
+// strings remembered are flat copies (a value parsed from YAML is a slice of its file's text), so
+// the memo never keeps a tenant's texts alive.
 const CLEAN = 0;
 const FOR_RULE_SET = 1;
 const SCANNED_MAX = 20_000;
@@ -347,7 +349,7 @@ export function scanForCredentials(value: unknown, path: readonly PropertyKey[] 
     if (forRuleSet) pending.push({ text, path: [...stack], at: position });
     if (text.length > SCANNED_MAX_LENGTH) return;
     if (SCANNED.size >= SCANNED_MAX) SCANNED.clear();
-    SCANNED.set(text, forRuleSet ? FOR_RULE_SET : CLEAN);
+    SCANNED.set(flatCopy(text), forRuleSet ? FOR_RULE_SET : CLEAN);
   };
   const walk = (node: unknown, parentKey: PropertyKey | undefined) => {
     if (typeof node === 'string') {

@@ -1,6 +1,11 @@
 /**
- * YAML text of plain JSON-like data, byte-identical to `yaml`'s `stringify(value, { lineWidth: 0 })`
- * and several times faster on API objects (bench/README.md, hot spot 7).
+ * YAML text of plain JSON-like data, byte-identical to `yaml`'s `stringify(value, YAML_OPTIONS)`
+ * (`lineWidth: 0`, no anchors) and several times faster on API objects (bench/README.md, hot spot 7).
+ *
+ * A file's text depends on values alone: an object met twice is written twice, never as an anchor
+ * and alias (`aliasDuplicateObjects: false`). Resolved tenants share their equal parts
+ * (lib/config/shared-values.ts), and a tenant's own manifests may come from YAML with aliases;
+ * neither may change what a reviewer reads in `dist/`.
  *
  * `yaml` builds a document tree of node objects for every value before it prints it: at thousands
  * of tenants that was a quarter of the synth's CPU and much of its garbage. The block layout of a
@@ -18,15 +23,15 @@
  * next line at its own depth, which is what the block layout does anyway.
  *
  * Anything else (values `yaml` would treat specially: `undefined` in unusual places, Dates, Maps,
- * class instances, an object met twice (an anchor and alias), keys that need the explicit `? `
- * form) falls back to `yaml` for the whole document, so the output is `yaml`'s in every case.
+ * class instances, keys that need the explicit `? ` form) falls back to `yaml` for the whole document, so the output is `yaml`'s in every case.
  * test/render/block-yaml.test.ts compares both on every file of every fixture and on generated
  * documents of awkward strings at every depth and position.
  */
 import { Document, Scalar, stringify } from 'yaml';
 import { stringifyString, type StringifyContext } from 'yaml/util';
 
-const YAML_OPTIONS = { lineWidth: 0 } as const;
+/** Long strings are never folded (a diff shows whole values); a repeated object is written out again. */
+export const YAML_OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 
 /** Thrown inside the emitter when a value needs `yaml`'s general path. */
 class NeedsGeneralPath extends Error {}
@@ -198,31 +203,6 @@ function scalarText(value: unknown, indent: string): string {
   }
 }
 
-/**
- * Objects and arrays of the document being written: `yaml` writes one met twice as an anchor and
- * alias. A document holds a few dozen; a list searched from the end is cheaper for those than a
- * Set (which gives each object an identity hash), and a Set takes over for large documents.
- */
-const SMALL_DOCUMENT = 64;
-const visitedList: object[] = [];
-let visitedSet: Set<object> | undefined;
-
-function visit(value: object): void {
-  if (visitedSet) {
-    if (visitedSet.has(value)) throw NEEDS_GENERAL_PATH;
-    visitedSet.add(value);
-    return;
-  }
-  if (visitedList.includes(value)) throw NEEDS_GENERAL_PATH;
-  visitedList.push(value);
-  if (visitedList.length > SMALL_DOCUMENT) visitedSet = new Set(visitedList);
-}
-
-function forgetVisited(): void {
-  visitedList.length = 0;
-  visitedSet = undefined;
-}
-
 function isPlainObject(value: object): value is Record<string, unknown> {
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
@@ -231,7 +211,6 @@ function isPlainObject(value: object): value is Record<string, unknown> {
 /** ` value` after `key:`, or a newline and the nested block, for a value whose key is at `indent`. */
 function afterKey(value: unknown, indent: string): string {
   if (typeof value !== 'object' || value === null) return ` ${scalarText(value, indent)}\n`;
-  visit(value);
   if (Array.isArray(value)) return value.length === 0 ? ' []\n' : `\n${sequence(value, `${indent}  `)}`;
   if (!isPlainObject(value)) throw NEEDS_GENERAL_PATH;
   const body = mapping(value, `${indent}  `);
@@ -259,11 +238,9 @@ function sequence(items: readonly unknown[], indent: string): string {
     if (typeof item !== 'object' || item === null) {
       out += `${indent}- ${scalarText(item, indent)}\n`;
     } else if (Array.isArray(item)) {
-      visit(item);
       out += item.length === 0 ? `${indent}- []\n` : `${indent}- ${sequence(item, `${indent}  `).slice(indent.length + 2)}`;
     } else {
       if (!isPlainObject(item)) throw NEEDS_GENERAL_PATH;
-      visit(item);
       const body = mapping(item, `${indent}  `);
       out += body ? `${indent}- ${body.slice(indent.length + 2)}` : `${indent}- {}\n`;
     }
@@ -271,18 +248,15 @@ function sequence(items: readonly unknown[], indent: string): string {
   return out;
 }
 
-/** `stringify(value, { lineWidth: 0 })` of the `yaml` package, byte for byte. */
+/** `stringify(value, YAML_OPTIONS)` of the `yaml` package, byte for byte. */
 export function blockYaml(value: unknown): string {
   if (typeof value === 'object' && value !== null && !Array.isArray(value) && isPlainObject(value)) {
     try {
-      visit(value);
       // An empty document (`{}`) is left to `yaml`.
       const body = mapping(value, '');
       if (body) return body;
     } catch (error) {
       if (error !== NEEDS_GENERAL_PATH) throw error;
-    } finally {
-      forgetVisited();
     }
   }
   return stringify(value, YAML_OPTIONS);

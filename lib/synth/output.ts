@@ -33,7 +33,8 @@ export function objectFileName(object: ManifestObject, primaryNamespace?: string
 
 /**
  * An object as `dist/` holds it: `yaml`'s stringify with lineWidth 0 (never fold long strings,
- * so a diff shows whole values), written by the faster blockYaml byte for byte.
+ * so a diff shows whole values) and no anchors (an object used twice is written twice), written
+ * by the faster blockYaml byte for byte.
  */
 export function toYaml(object: unknown): string {
   return blockYaml(object);

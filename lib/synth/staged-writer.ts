@@ -23,6 +23,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { GitOpsTool } from '../gitops/gitops-chart';
+import { flatCopy } from '../config/shared-values';
 import { DuplicatePathError, OutputFile } from './output';
 import { committedFiles, RemovalRefusedError, tenantUnits, unitOfPath } from './removal-guard';
 import { listTree, removeTree } from './tree';
@@ -135,13 +136,10 @@ const STATUS_CODES: Readonly<Record<FileStatus, number>> = { same: 0, added: 1, 
 /**
  * A flat copy of `text`. A path put together from parts (`${unit}/${kind}-${name}.yaml`) is a V8
  * rope of several string objects, and a Map keeps the whole rope as its key: for the index of tens
- * of thousands of files that is most of its memory.
+ * of thousands of files that is most of its memory. The copy is the internalized string, so a
+ * path the synth cache also keeps is one string, not two.
  */
-function flat(text: string): string {
-  const copy = Buffer.from(text, 'utf8').toString('utf8');
-  // Exact by construction: a string UTF-8 cannot carry (a lone surrogate) is kept as it is.
-  return copy === text ? copy : text;
-}
+const flat = flatCopy;
 
 export class StagedWriter implements OutputSink {
   /** Locks `outDir`, removes what earlier killed runs left, and indexes the files it holds. */
