@@ -19,7 +19,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   'runner-config': [],
   // npm run runners: GitLab and Kubernetes calls; reads the loaded configuration, writes no dist/.
   runners: ['cli', 'config', 'model'],
-  guards: ['config/errors'],
+  // config/shared-values is a leaf (no imports): flat copies of strings the credential memo keeps.
+  guards: ['config/errors', 'config/shared-values'],
   config: ['guards', 'model'],
   // The resolved model derives from validated configuration: it reads only the schema's types.
   model: ['config/schema'],

@@ -15,15 +15,19 @@
  * - The tables are bounded (cleared when full): a cleared table only shares less until it fills again.
  */
 
-const TABLE_MAX = 8192;
+const TABLE_MAX = 4096;
 
-/** What a value is known by in the tables: a primitive's own encoding, or `#<id>` for a shared object. */
+/** What share returns for a value that is not plain data. */
+const NOT_PLAIN: unique symbol = Symbol('not plain data');
+
+/** What a value is known by in the tables: a primitive's own encoding, `s<id>` for a string, `#<id>` for a shared object. */
 type Token = string;
 
 export class SharedValues {
-  private readonly strings = new Map<string, string>();
-  private readonly objects = new Map<string, object>();
-  private readonly tokens = new WeakMap<object, Token>();
+  /** Each distinct string: its flat copy and a number for the keys of the objects holding it. */
+  private readonly strings = new Map<string, { readonly flat: string; readonly token: Token }>();
+  /** Each distinct object by its key, with its token. */
+  private readonly objects = new Map<string, { readonly instance: object; readonly token: Token }>();
   private nextId = 0;
 
   /**
@@ -36,48 +40,62 @@ export class SharedValues {
     const copy = (Array.isArray(value) ? [] : emptyLike(value)) as Record<string, unknown>;
     for (const key of Object.keys(value)) {
       const part = (value as Record<string, unknown>)[key];
+      const shared = this.share(part);
       // A part that is not plain data stays as it is.
-      setOwn(copy, this.string(key), this.share(part)?.value ?? part);
+      setOwn(copy, this.string(key), shared === NOT_PLAIN ? part : shared);
     }
     return copy as T;
   }
 
-  /** The shared instance of `value` and its token; undefined when it holds anything that is not plain data. */
-  private share(value: unknown): { value: unknown; token: Token } | undefined {
+  /** The token of the value `share` returned last (an out parameter: no object per value). */
+  private token: Token = '';
+
+  /** The shared instance of `value` (its token in `this.token`), or NOT_PLAIN when it holds anything that is not plain data. */
+  private share(value: unknown): unknown {
     switch (typeof value) {
       case 'string': {
-        const flat = this.string(value);
-        return { value: flat, token: `s${flat.length}:${flat}` };
+        const known = this.stringEntry(value);
+        this.token = known.token;
+        return known.flat;
       }
       case 'number':
-        return { value, token: `n${Object.is(value, -0) ? '-0' : String(value)}` };
+        this.token = `n${Object.is(value, -0) ? '-0' : String(value)}`;
+        return value;
       case 'boolean':
-        return { value, token: value ? 't' : 'f' };
+        this.token = value ? 't' : 'f';
+        return value;
       case 'undefined':
-        return { value, token: 'u' };
+        this.token = 'u';
+        return value;
       case 'object':
-        if (value === null) return { value, token: 'z' };
+        if (value === null) {
+          this.token = 'z';
+          return value;
+        }
         break;
       default:
-        return undefined;
+        return NOT_PLAIN;
     }
-    const known = this.tokens.get(value);
-    if (known !== undefined) return { value, token: known };
-    if (!isPlain(value)) return undefined;
+    // No table from object to token (a WeakMap costs every collection an ephemeron per entry): a
+    // value that is already shared is keyed again, which finds it.
+    if (!isPlain(value)) return NOT_PLAIN;
     const array = Array.isArray(value);
     const keys = Object.keys(value);
+    // A sparse array or one with extra properties is not plain data.
+    if (array && keys.length !== (value as unknown[]).length) return NOT_PLAIN;
     const values: unknown[] = new Array(keys.length);
     let key = array ? '[' : Object.getPrototypeOf(value) === null ? '{0' : '{';
     for (let i = 0; i < keys.length; i++) {
       const shared = this.share((value as Record<string, unknown>)[keys[i]]);
-      if (shared === undefined) return undefined;
-      values[i] = shared.value;
-      key += array ? `${shared.token},` : `${keys[i].length}:${keys[i]}=${shared.token},`;
+      if (shared === NOT_PLAIN) return NOT_PLAIN;
+      values[i] = shared;
+      key += array ? `${this.token},` : `${keys[i].length}:${keys[i]}=${this.token},`;
     }
-    // A sparse array or one with extra properties is not plain data.
-    if (array && keys.length !== (value as unknown[]).length) return undefined;
     const existing = this.objects.get(key);
-    if (existing !== undefined) return { value: existing, token: this.tokens.get(existing)! };
+    if (existing !== undefined) {
+      this.token = existing.token;
+      return existing.instance;
+    }
     let instance: Record<string, unknown> | unknown[];
     if (array) {
       instance = values;
@@ -88,19 +106,25 @@ export class SharedValues {
     Object.freeze(instance);
     const token = `#${this.nextId++}`;
     if (this.objects.size >= TABLE_MAX) this.objects.clear();
-    this.objects.set(key, instance);
-    this.tokens.set(instance, token);
-    return { value: instance, token };
+    // The key is a rope of every part's text: kept flat, it is one string.
+    this.objects.set(flatCopy(key), { instance, token });
+    this.token = token;
+    return instance;
   }
 
   /** One flat copy per distinct string. */
   private string(value: string): string {
+    return this.stringEntry(value).flat;
+  }
+
+  private stringEntry(value: string): { readonly flat: string; readonly token: Token } {
     const known = this.strings.get(value);
     if (known !== undefined) return known;
-    const flat = flatCopy(value);
+    // Ids are never reused, so after a clear an equal string gets a new one: less sharing, never a wrong one.
+    const entry = { flat: flatCopy(value), token: `s${this.nextId++}` };
     if (this.strings.size >= TABLE_MAX) this.strings.clear();
-    this.strings.set(flat, flat);
-    return flat;
+    this.strings.set(entry.flat, entry);
+    return entry;
   }
 }
 
@@ -124,9 +148,13 @@ function emptyLike(value: object): Record<string, unknown> {
 }
 
 /**
- * A copy of `value` that holds its own characters. A property key is stored as an internalized
- * string: one sequential copy, never a slice of, or a rope over, other strings.
+ * A copy of `value` that holds its own characters: one sequential string, never a slice of, or a
+ * rope over, other strings. Through UTF-8 and back (a string UTF-8 cannot carry, with a lone
+ * surrogate, is kept as it is); interning it as a property key would be as exact but ~5× slower.
  */
 export function flatCopy(value: string): string {
-  return Object.keys({ [value]: 0 })[0];
+  // V8 makes no slice or rope shorter than 13 characters: those are flat already.
+  if (value.length < 13) return value;
+  const copy = Buffer.from(value, 'utf8').toString('utf8');
+  return copy === value ? copy : value;
 }

@@ -21,11 +21,10 @@ export interface TenantSummaryFacts {
   readonly quota: Readonly<Record<string, string>>;
 }
 
+/** A cluster as `dist/README.md` describes it (never its tenants: see renderSummary). */
 export interface ClusterSummary {
   readonly cluster?: string;
   readonly platform: Platform;
-  readonly tenants: readonly TenantConfig[];
-  readonly facts: Readonly<Record<string, TenantSummaryFacts>>;
 }
 
 /**

@@ -17,7 +17,7 @@ import { ClusterSummary, renderSummary } from '../render/summary';
 import { DuplicatePathError, ManifestObject, objectFileName, OutputFile, toYaml } from './output';
 import { OutputSink, StagedFile, StagedWriter, StagedWriterOptions, StageTarget, WriteOptions, WriteResult } from './staged-writer';
 import { SynthCache, TenantFacts } from './synth-cache';
-import { deliveredFacts, synthesizeTenantOutput, TenantOutput } from './tenant-output';
+import { deliveredFacts, synthesizeTenantOutput, TenantOutput, withSharedFacts } from './tenant-output';
 
 // The engine's vocabulary, so callers of the synth wing need one import.
 export type { ManifestObject, OutputFile } from './output';
@@ -48,7 +48,7 @@ export interface TenantSynthesizer {
 export const inThisThread: TenantSynthesizer = {
   synthesize(config, prefix, onOutputs) {
     return config.tenants.map((tenant) => {
-      const output = synthesizeTenantOutput(config.platform, tenant, prefix);
+      const output = withSharedFacts(synthesizeTenantOutput(config.platform, tenant, prefix));
       onOutputs([output]);
       return { ...output, files: [] };
     });
@@ -109,12 +109,7 @@ export function synthesizeInto(sink: OutputSink, clusters: readonly ClusterConfi
       deliveryFiles.push({ path: file, content, unit });
     }
     if (findings.length === 0) sink.add(deliveryFiles);
-    summaries.push({
-      cluster: config.cluster,
-      platform: config.platform,
-      tenants: config.tenants,
-      facts: Object.fromEntries(config.tenants.map((t, i) => [t.name, outputs[i].summary])),
-    });
+    summaries.push({ cluster: config.cluster, platform: config.platform });
   }
   // Checked before anything is written: one finding anywhere and dist/ stays as it was.
   if (findings.length > 0) throw new SecretMaterialError(findings);
@@ -161,7 +156,7 @@ function synthesizeCluster(
       const { files, staged, ...rest } = output;
       const paths: readonly { path: string; unit?: string }[] = staged ?? files;
       const unit = paths.find((f) => f.unit)?.unit ?? '';
-      cache.record(unit, inputs.get(unit) ?? '', paths.map((f) => f.path), rest);
+      cache.record(unit, inputs.get(unit) ?? '', paths.length, rest);
     }
     onOutputs(outputs);
   };
@@ -224,7 +219,7 @@ export function synthesizeAndCommit(writer: StagedWriter, clusters: readonly Clu
   synthesizeInto(writer, clusters, options);
   const files = writer.fileCount;
   const result = writer.commit(options);
-  options.cache?.save();
+  options.cache?.save(writer.files());
   return { files, result };
 }
 

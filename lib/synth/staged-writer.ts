@@ -136,8 +136,7 @@ const STATUS_CODES: Readonly<Record<FileStatus, number>> = { same: 0, added: 1, 
 /**
  * A flat copy of `text`. A path put together from parts (`${unit}/${kind}-${name}.yaml`) is a V8
  * rope of several string objects, and a Map keeps the whole rope as its key: for the index of tens
- * of thousands of files that is most of its memory. The copy is the internalized string, so a
- * path the synth cache also keeps is one string, not two.
+ * of thousands of files that is most of its memory.
  */
 const flat = flatCopy;
 
@@ -162,7 +161,11 @@ export class StagedWriter implements OutputSink {
   }
 
   private readonly staging: string;
-  private readonly previous: Set<string>;
+  /**
+   * The files `dist/` holds now, each path mapped to itself: the index of the next output keys a
+   * file that is still there with this same string, so a path is held once, not twice.
+   */
+  private readonly previous: Map<string, string>;
   public readonly stageTarget: StageTarget;
   /**
    * The index of the next output: every file's path, with its status and tenant folder packed into
@@ -179,7 +182,12 @@ export class StagedWriter implements OutputSink {
     private readonly absolute: string,
     private readonly release: () => void,
   ) {
-    this.previous = new Set(listTree(absolute));
+    this.previous = new Map(
+      listTree(absolute).map((file) => {
+        const copy = flat(file);
+        return [copy, copy] as const;
+      }),
+    );
     this.staging = path.join(path.dirname(absolute), `.${path.basename(absolute)}-next-${process.pid}-${Date.now().toString(36)}`);
     this.stageTarget = { dist: absolute, staging: this.staging, distEmpty: this.previous.size === 0 };
   }
@@ -217,7 +225,7 @@ export class StagedWriter implements OutputSink {
         this.unitIds.set(unit, id);
       }
     }
-    this.next.set(flat(file), id * 4 + STATUS_CODES[status]);
+    this.next.set(this.previous.get(file) ?? flat(file), id * 4 + STATUS_CODES[status]);
   }
 
   private unitOf(entry: number): string | undefined {
@@ -231,6 +239,11 @@ export class StagedWriter implements OutputSink {
   /** Files staged so far (written or unchanged). */
   public get fileCount(): number {
     return this.next.size;
+  }
+
+  /** Every file staged so far with its tenant folder (`unit`), in the order they were added. */
+  public *files(): IterableIterator<readonly [path: string, unit: string | undefined]> {
+    for (const [file, entry] of this.next) yield [file, this.unitOf(entry)];
   }
 
   /**
@@ -265,7 +278,7 @@ export class StagedWriter implements OutputSink {
   private compare(): WriteResult {
     // A missing or emptied dist/ (deleted by hand, wiped by a tool) must not hide a removal:
     // then the tenants are those Git has committed.
-    const oldUnits = tenantUnits(this.previous.size > 0 ? this.previous : committedFiles(this.outDir));
+    const oldUnits = tenantUnits(this.previous.size > 0 ? this.previous.keys() : committedFiles(this.outDir));
     const newUnits = new Set<string>();
     const changed = new Set<string>();
     for (const entry of this.next.values()) {
@@ -274,7 +287,7 @@ export class StagedWriter implements OutputSink {
       newUnits.add(unit);
       if (this.statusOf(entry) !== 'same') changed.add(unit);
     }
-    for (const file of this.previous) {
+    for (const file of this.previous.keys()) {
       const unit = unitOfPath(file, oldUnits);
       if (unit && !this.next.has(file)) changed.add(unit);
     }
@@ -291,14 +304,14 @@ export class StagedWriter implements OutputSink {
 
   private apply(): void {
     const moves = [...this.next].filter(([, entry]) => this.statusOf(entry) !== 'same').map(([file]) => file);
-    const deletions = [...this.previous].filter((file) => !this.next.has(file));
+    const deletions = [...this.previous.keys()].filter((file) => !this.next.has(file));
     const total = moves.length + deletions.length;
     let applied = 0;
     try {
       // A staged file whose folder dist/ lacks goes with that folder: one rename of the shallowest
       // such folder moves all its files (they are all new, so all staged). The others one by one.
       const oldDirs = new Set<string>();
-      for (const file of this.previous) {
+      for (const file of this.previous.keys()) {
         for (let dir = path.posix.dirname(file); dir !== '.' && !oldDirs.has(dir); dir = path.posix.dirname(dir)) oldDirs.add(dir);
       }
       const folders = new Map<string, string[]>();

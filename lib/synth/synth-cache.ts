@@ -16,22 +16,60 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { TenantOutput } from './tenant-output';
+import { StringDecoder } from 'node:string_decoder';
+import { sharedFacts, TenantOutput } from './tenant-output';
 
 /** What a tenant contributes to the cluster-level files, without its files. */
 export type TenantFacts = Omit<TenantOutput, 'files'>;
 
+/**
+ * A tenant as the last synth left it, compact: at thousands of tenants the cache is read and
+ * written whole, so it holds one string of paths and two lists of numbers per tenant, not an
+ * object per file.
+ */
 interface CachedUnit {
   readonly input: string;
-  /** Each file: path relative to the output folder, size, mtime in ms. */
-  readonly files: readonly (readonly [string, number, number])[];
+  /** The tenant's files, relative to the output folder, one per line. */
+  readonly paths: string;
+  readonly sizes: readonly number[];
+  readonly mtimes: readonly number[];
   readonly facts: TenantFacts;
 }
 
-interface CacheContent {
-  readonly format: 1;
-  readonly code: string;
-  readonly units: Record<string, CachedUnit>;
+/**
+ * The file: JSON Lines, so it is read and written a tenant at a time, never as one document.
+ * The first line is the header; each further line one tenant: `[unit, input, [[path, size,
+ * mtimeMs], …], facts]`.
+ */
+const FORMAT = 2;
+type UnitLine = [string, string, [string, number, number][], TenantFacts];
+
+/** The paths of a `paths` string (one per line; none when empty). */
+function linesOf(paths: string): string[] {
+  return paths === '' ? [] : paths.split('\n');
+}
+
+/** Lines of a file, read in chunks (the last line may lack its newline). */
+function* readLines(file: string): Generator<string> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    for (let read = fs.readSync(fd, buffer); read > 0; read = fs.readSync(fd, buffer)) {
+      rest += decoder.write(buffer.subarray(0, read));
+      let start = 0;
+      for (let end = rest.indexOf('\n'); end >= 0; end = rest.indexOf('\n', start)) {
+        yield rest.slice(start, end);
+        start = end + 1;
+      }
+      rest = rest.slice(start);
+    }
+    rest += decoder.end();
+    if (rest) yield rest;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export class SynthCache {
@@ -48,30 +86,52 @@ export class SynthCache {
       return undefined;
     }
     const absolute = path.resolve(outDir);
-    const file = path.join(path.dirname(bundle), 'synth-cache', `${createHash('sha256').update(absolute).digest('hex').slice(0, 32)}.json`);
-    let units: Record<string, CachedUnit> = {};
+    const file = path.join(path.dirname(bundle), 'synth-cache', `${createHash('sha256').update(absolute).digest('hex').slice(0, 32)}.jsonl`);
+    let units = new Map<string, CachedUnit>();
     try {
-      const content = JSON.parse(fs.readFileSync(file, 'utf8')) as CacheContent;
-      if (content.format === 1 && content.code === code) units = content.units;
+      let header = true;
+      for (const line of readLines(file)) {
+        if (header) {
+          const content = JSON.parse(line) as { format?: unknown; code?: unknown };
+          // Another format or another build: nothing to reuse.
+          if (content.format !== FORMAT || content.code !== code) break;
+          header = false;
+          continue;
+        }
+        const [unit, input, files, unitFacts] = JSON.parse(line) as UnitLine;
+        // A path with a line break cannot be kept one per line: that tenant is synthesized again.
+        if (files.some(([file]) => file.includes('\n'))) continue;
+        units.set(unit, {
+          input,
+          paths: files.map(([file]) => file).join('\n'),
+          sizes: files.map(([, size]) => size),
+          mtimes: files.map(([, , mtimeMs]) => mtimeMs),
+          facts: sharedFacts.shareParts(unitFacts),
+        });
+      }
     } catch {
       // no cache yet, or an unreadable one: synthesize everything
+      units = new Map();
     }
     return new SynthCache(file, absolute, code, units);
   }
 
-  /** Per tenant of this run; `stats` when the files were stat'ed already (a reused tenant's, unchanged). */
-  private readonly next: Record<string, { input: string; files: string[]; facts: TenantFacts; stats?: CachedUnit['files'] }> = {};
+  /**
+   * Per tenant of this run: its input and facts (synthesized: its files are in the writer's index
+   * until `save`), or its unchanged cached entry (reused).
+   */
+  private readonly next = new Map<string, { readonly input: string; readonly facts: TenantFacts; readonly fileCount: number } | CachedUnit>();
 
   private constructor(
     private readonly file: string,
     private readonly outDir: string,
     private readonly code: string,
-    private readonly previous: Record<string, CachedUnit>,
+    private readonly previous: ReadonlyMap<string, CachedUnit>,
   ) {}
 
   /** Whether the last synth into this folder, by this build, left a record of its tenants. */
   public get isEmpty(): boolean {
-    return Object.keys(this.previous).length === 0;
+    return this.previous.size === 0;
   }
 
   /** The hash of everything a tenant's files depend on besides the code. */
@@ -81,46 +141,76 @@ export class SynthCache {
 
   /** The cached facts and file paths of `unit` if its input is unchanged and its files are intact. */
   public reusable(unit: string, input: string): { facts: TenantFacts; files: string[] } | undefined {
-    const cached = this.previous[unit];
+    const cached = this.previous.get(unit);
     if (!cached || cached.input !== input) return undefined;
-    for (const [file, size, mtimeMs] of cached.files) {
+    const files = linesOf(cached.paths);
+    for (let i = 0; i < files.length; i++) {
       let stat: fs.Stats;
       try {
-        stat = fs.statSync(path.join(this.outDir, file));
+        stat = fs.statSync(path.join(this.outDir, files[i]));
       } catch {
         return undefined;
       }
-      if (!stat.isFile() || stat.size !== size || stat.mtimeMs !== mtimeMs) return undefined;
+      if (!stat.isFile() || stat.size !== cached.sizes[i] || stat.mtimeMs !== cached.mtimes[i]) return undefined;
     }
-    const files = cached.files.map(([file]) => file);
-    this.next[unit] = { input, files, facts: cached.facts, stats: cached.files };
+    this.next.set(unit, cached);
     return { facts: cached.facts, files };
   }
 
-  /** Records a tenant synthesized in this run (its files as handed to the writer). */
-  public record(unit: string, input: string, files: readonly string[], facts: TenantFacts): void {
-    this.next[unit] = { input, files: [...files], facts };
+  /**
+   * Records a tenant synthesized in this run: its files are the first `fileCount` files of `unit`
+   * that `save` is given (a tenant's own files are written before the cluster's files of the same
+   * folder, such as its Flux Kustomization in `_gitops/`).
+   */
+  public record(unit: string, input: string, fileCount: number, facts: TenantFacts): void {
+    this.next.set(unit, { input, facts: sharedFacts.shareParts(facts), fileCount });
   }
 
-  /** After a successful write: stores what is now on disk for every recorded tenant. */
-  public save(): void {
-    const units: Record<string, CachedUnit> = {};
-    for (const [unit, entry] of Object.entries(this.next)) {
-      units[unit] = {
-        input: entry.input,
-        facts: entry.facts,
-        // A reused tenant's files were stat'ed by reusable() and not written since: not again.
-        files: entry.stats ?? entry.files.map((file) => {
-          const stat = fs.statSync(path.join(this.outDir, file));
-          return [file, stat.size, stat.mtimeMs] as const;
-        }),
-      };
+  /**
+   * After a successful write: stores what is now on disk for every recorded tenant, a tenant at a
+   * time. `written` is every file of the output with its tenant folder (the writer's index).
+   */
+  public save(written: Iterable<readonly [path: string, unit: string | undefined]>): void {
+    // The files of the tenants synthesized in this run: references to the index's paths, no copies.
+    const filesOf = new Map<string, string[]>();
+    for (const [file, unit] of written) {
+      const entry = unit === undefined ? undefined : this.next.get(unit);
+      if (!entry || 'sizes' in entry) continue;
+      let files = filesOf.get(unit!);
+      if (!files) filesOf.set(unit!, (files = []));
+      if (files.length < entry.fileCount) files.push(file);
     }
-    const content: CacheContent = { format: 1, code: this.code, units };
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     // Written aside and renamed, so a killed run never leaves half a cache (which would be ignored anyway).
     const temporary = `${this.file}.${process.pid}`;
-    fs.writeFileSync(temporary, JSON.stringify(content));
+    const fd = fs.openSync(temporary, 'w');
+    try {
+      let chunk = `${JSON.stringify({ format: FORMAT, code: this.code })}\n`;
+      for (const [unit, entry] of this.next) {
+        let files: [string, number, number][];
+        if ('sizes' in entry) {
+          // A reused tenant's files were stat'ed by reusable() and not written since: not again.
+          files = linesOf(entry.paths).map((file, i) => [file, entry.sizes[i], entry.mtimes[i]]);
+        } else {
+          const written = filesOf.get(unit) ?? [];
+          // Not all of its files written (cannot happen after a successful write): not recorded.
+          if (written.length !== entry.fileCount) continue;
+          files = written.map((file) => {
+            const stat = fs.statSync(path.join(this.outDir, file));
+            return [file, stat.size, stat.mtimeMs];
+          });
+        }
+        const line: UnitLine = [unit, entry.input, files, entry.facts];
+        chunk += `${JSON.stringify(line)}\n`;
+        if (chunk.length >= 1 << 20) {
+          fs.writeSync(fd, chunk);
+          chunk = '';
+        }
+      }
+      fs.writeSync(fd, chunk);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(temporary, this.file);
   }
 }

@@ -13,6 +13,20 @@ import { ciTemplatePath, kanikoCiTemplate } from '../render/ci-template';
 import { TenantSummaryFacts, tenantSummaryFile } from '../render/summary';
 import { ManifestObject, objectFileName, OutputFile, toYaml } from './output';
 import { extraManifests } from './extra-objects';
+import { SharedValues } from '../config/shared-values';
+
+/**
+ * What the main thread keeps of every tenant until the end of a synth (delivery and summary facts,
+ * the cache's record) shares its equal parts across tenants: the kinds of a folder, quotas and
+ * workloads repeat from tenant to tenant. Process-wide (bounded), so the workers' answers, this
+ * thread's tenants and the cache's entries use one copy of each.
+ */
+export const sharedFacts = new SharedValues();
+
+/** `output` with its facts shared (sharedFacts); its files, unique to the tenant, stay as they are. */
+export function withSharedFacts<T extends TenantOutput>(output: T): T {
+  return { ...output, findings: sharedFacts.shareParts(output.findings), delivered: sharedFacts.shareParts(output.delivered), summary: sharedFacts.shareParts(output.summary) };
+}
 
 /**
  * The API objects of one tenant, in cdk8s's dependency order. `Chart.toJson()` validates and

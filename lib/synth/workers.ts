@@ -30,7 +30,7 @@ import { Platform } from '../config/schema';
 import { inThisThread, StagedTenantOutput, TenantSynthesizer } from './engine';
 import type { StagedFile, StageTarget } from './staged-writer';
 import type { TenantFacts } from './synth-cache';
-import { synthesizeTenantOutput, TenantOutput } from './tenant-output';
+import { synthesizeTenantOutput, TenantOutput, withSharedFacts } from './tenant-output';
 
 /** The worker bundle next to the synth bundle (scripts/build.mjs writes both into build/). */
 export const WORKER_FILE = path.join(__dirname, 'synth-worker.js');
@@ -365,6 +365,8 @@ export class SynthWorkers implements TenantSynthesizer {
   /** A tenant is done: handed on (while nothing failed) and kept for the call's result, or kept for a later call. */
   private settle(id: number, result: JobResult): void {
     if (this.discard) return;
+    // Kept until the end of the synth, for every tenant: one copy of what tenants have in common.
+    if ('output' in result) result = { ...result, output: withSharedFacts(result.output) };
     const call = this.call;
     const position = call?.positions.get(id);
     if (!call || position === undefined) {

@@ -13,7 +13,7 @@ import { treeHash } from '../support/tree';
 beforeAll(buildSynth);
 
 function cacheFile(ws: Workspace): string {
-  return path.join(ROOT, 'build', 'synth-cache', `${createHash('sha256').update(fs.realpathSync(ws.dir) + '/dist').digest('hex').slice(0, 32)}.json`);
+  return path.join(ROOT, 'build', 'synth-cache', `${createHash('sha256').update(fs.realpathSync(ws.dir) + '/dist').digest('hex').slice(0, 32)}.jsonl`);
 }
 
 /** What a synth without any cache writes for the workspace's configuration. */
@@ -84,8 +84,59 @@ test.each([
 test('a corrupt cache is ignored', () => {
   const ws = workspace();
   expect(synthProcess(ws.dir).status).toBe(0);
-  fs.writeFileSync(cacheFile(ws), '{"format":1,"code":');
+  fs.writeFileSync(cacheFile(ws), '{"format":2,"code":');
   edit(path.join(ws.config, 'tenants', 'tenant-2.yaml'), 'concurrent: 20', 'concurrent: 22');
   expect(synthProcess(ws.dir).status).toBe(0);
+  expect(treeHash(ws.dist)).toBe(fullSynthHash(ws));
+});
+
+/** A workspace whose config/ is a fixture's (`fixture` relative to test/fixtures/valid). */
+function fixtureWorkspace(fixture: string): Workspace {
+  const ws = workspace();
+  fs.rmSync(ws.config, { recursive: true });
+  fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'valid', fixture), ws.config, { recursive: true });
+  return ws;
+}
+
+/** The cache file's tenants: unit → its files (one line per tenant after the header). */
+function cachedUnits(ws: Workspace): Map<string, string[]> {
+  const [header, ...lines] = fs.readFileSync(cacheFile(ws), 'utf8').trim().split('\n');
+  expect(JSON.parse(header)).toMatchObject({ format: 2 });
+  return new Map(lines.map((line) => {
+    const [unit, , files] = JSON.parse(line) as [string, string, [string, number, number][]];
+    return [unit, files.map(([file]) => file)];
+  }));
+}
+
+// Flux delivers each tenant through files in _gitops/ that belong to the tenant's folder (they go
+// with it when it is removed) but are the cluster's, written after every tenant: the cache must
+// record a tenant's own files only, or a re-synth would keep them and write them again.
+test.each([
+  ['flux', 'mixed', 'tenants/beta.yaml'],
+  ['several clusters, one of them flux', 'clusters', 'clusters/staging/tenants/tenant-1.yaml'],
+])('%s: a re-synth reuses every tenant, and a changed tenant gives the full synth', (_label, fixture, tenantFile) => {
+  const ws = fixtureWorkspace(fixture);
+  expect(synthProcess(ws.dir).status).toBe(0);
+  const units = cachedUnits(ws);
+  expect(units.size).toBeGreaterThanOrEqual(2);
+  for (const [unit, files] of units) {
+    const tenant = unit.split('/').pop()!;
+    // The tenant folder and its CI template (dist/[<cluster>/]ci/<tenant>/), nothing of _gitops/.
+    expect(files.filter((file) => !file.startsWith(`${unit}/`) && !file.includes(`ci/${tenant}/`))).toEqual([]);
+    expect(files.length).toBeGreaterThan(5);
+    expect(files.every((file) => fs.statSync(path.join(ws.dist, file)).isFile())).toBe(true);
+  }
+  const again = synthProcess(ws.dir);
+  expect(again.status).toBe(0);
+  expect(again.stdout).toContain('no tenant changes');
+  expect(cachedUnits(ws)).toEqual(units);
+  expect(treeHash(ws.dist)).toBe(fullSynthHash(ws));
+  const file = path.join(ws.config, tenantFile);
+  const text = fs.readFileSync(file, 'utf8');
+  expect(text).toMatch(/^concurrent: \d+$/m);
+  fs.writeFileSync(file, text.replace(/^concurrent: \d+$/m, 'concurrent: 3'));
+  const changed = synthProcess(ws.dir);
+  expect(changed.status).toBe(0);
+  expect(changed.stdout).toMatch(/changed: \S+$/m);
   expect(treeHash(ws.dist)).toBe(fullSynthHash(ws));
 });
